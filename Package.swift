@@ -11,7 +11,6 @@ let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration
 let package = Package(
     name: "Pare",
     platforms: [.macOS(.v14)],
-    swiftLanguageModes: [.v5],
     products: [
         .executable(name: "pare", targets: ["pare"]),
         .library(name: "PareIR", targets: ["PareIR"]),
@@ -54,5 +53,6 @@ let package = Package(
         .testTarget(name: "ModelTests",
                     dependencies: ["PareFrontend", "PareIR", "ParePasses", "PareInterpreter", "PareTokenizer", "PareCheckpoint"],
                     path: "Tests/ModelTests"),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )
