@@ -1,0 +1,110 @@
+// Opening a model from a path: a GGUF file, a Hugging Face directory, or a `.pir` module naming its source.
+import Foundation
+import PareCheckpoint
+import PareIR
+import PareInterpreter
+import PareTokenizer
+
+/// A lifted (or re-loaded) module together with the checkpoint its parameters read from and its tokenizer.
+public struct LoadedModel {
+    public var module: Module
+    public let reader: TensorReader
+    public let tokenizer: BPETokenizer
+
+    /// Materialises every parameter (dequantised float32, views applied).
+    public func weights() throws -> [String: Tensor] { try materializeWeights(module, from: reader) }
+
+    /// A reference interpreter over this module.
+    public func interpreter() throws -> Interpreter { try Interpreter(module: module, weights: weights()) }
+}
+
+/// The kinds of path `pare` accepts wherever it takes a MODEL.
+public enum ModelFormat: String, Sendable {
+    case gguf, huggingFace = "hf", pir
+}
+
+/// What `path` holds, by content: GGUF magic, a directory with config.json, or IR text.
+public func detectFormat(_ path: String) throws -> ModelFormat {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        throw CheckpointError.cannotOpen(path: path, reason: "no such file or directory")
+    }
+    if isDir.boolValue {
+        guard FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("config.json")) else {
+            throw LiftError.notAModel(path: path)
+        }
+        return .huggingFace
+    }
+    guard let h = FileHandle(forReadingAtPath: path) else { throw CheckpointError.cannotOpen(path: path, reason: "permission denied") }
+    defer { try? h.close() }
+    let head = (try? h.read(upToCount: 4)) ?? Data()
+    if head == Data("GGUF".utf8) { return .gguf }
+    if path.hasSuffix(".pir") { return .pir }
+    if path.hasSuffix(".gguf") { return .gguf }  // let the GGUF reader name what is wrong with it
+    throw LiftError.notAModel(path: path)
+}
+
+/// Loads a model from a GGUF file, a Hugging Face directory or a `.pir` file.
+public func loadModel(_ path: String) throws -> LoadedModel {
+    switch try detectFormat(path) {
+    case .gguf: return try loadGGUF(path)
+    case .huggingFace: return try loadHuggingFace(path)
+    case .pir: return try loadPIR(path)
+    }
+}
+
+/// Lifts a GGUF file.
+public func loadGGUF(_ path: String) throws -> LoadedModel {
+    let file = try GGUFFile(path: path)
+    let config = try file.modelConfig()
+    let vocabulary = try file.vocabulary()
+    guard vocabulary.size == config.vocabSize else {
+        throw LiftError.badMetadata(path: path, key: "\(config.architecture).vocab_size",
+                                    detail: "(\(config.vocabSize)) differs from the tokenizer's \(vocabulary.size) tokens")
+    }
+    let module = try lift(LiftInput(config: config, names: .gguf, reader: file, vocabulary: vocabulary, format: "gguf",
+                                    sha256: try sha256Hex(file: path), unpermuteQK: ggufArchitectures[config.architecture] ?? false))
+    return LoadedModel(module: module, reader: file, tokenizer: try BPETokenizer(model: vocabulary.bpe!))
+}
+
+/// Loads a `.pir` module and re-opens the checkpoint it names, checking that it is the same file.
+public func loadPIR(_ path: String) throws -> LoadedModel {
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw CheckpointError.cannotOpen(path: path, reason: "not readable as UTF-8 text")
+    }
+    var module = try parseModule(text, file: path)
+    try verifyOrThrow(module)
+    guard case .string(let source)? = module[meta: MetaKey.sourcePath], case .string(let format)? = module[meta: MetaKey.sourceFormat] else {
+        throw LiftError.missingMetadata(path: path, key: "\(MetaKey.sourcePath) / \(MetaKey.sourceFormat)")
+    }
+    guard FileManager.default.fileExists(atPath: source) else { throw LiftError.sourceMissing(pir: path, source: source) }
+    let base: LoadedModel
+    switch format {
+    case "gguf": base = try loadGGUF(source)
+    case "hf": base = try loadHuggingFace(source)
+    default: throw LiftError.badMetadata(path: path, key: MetaKey.sourceFormat, detail: "is '\(format)'; expected \"gguf\" or \"hf\"")
+    }
+    if case .string(let expected)? = module[meta: MetaKey.sourceSHA256], case .string(let found)? = base.module[meta: MetaKey.sourceSHA256],
+       expected != found {
+        throw LiftError.sourceChanged(pir: path, source: source, expected: expected, found: found)
+    }
+    guard module.vocabulary.idMap == nil else {
+        throw LiftError.unsupportedVocabulary(path: path, detail: "a pruned vocabulary (id_map) needs the vocabulary pruning pass, which this build lacks")
+    }
+    module.vocabulary.bpe = base.module.vocabulary.bpe
+    return LoadedModel(module: module, reader: base.reader, tokenizer: base.tokenizer)
+}
+
+/// Just the tokenizer of a model (no lifting, no hashing): for `pare tokenize`.
+public func loadTokenizer(_ path: String) throws -> BPETokenizer {
+    switch try detectFormat(path) {
+    case .gguf:
+        let v = try GGUFFile(path: path).vocabulary()
+        return try BPETokenizer(model: v.bpe!)
+    case .huggingFace:
+        return try loadHuggingFaceTokenizer(path)
+    case .pir:
+        return try loadPIR(path).tokenizer
+    }
+}

@@ -1,0 +1,24 @@
+// The `pare` command line: one subcommand per verb.
+import ArgumentParser
+
+@main
+struct Pare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pare",
+        abstract: "Lift code-LLM checkpoints into a verified graph IR, inspect it, and run it.",
+        discussion: """
+            MODEL is, everywhere, a GGUF file, a Hugging Face directory (config.json, *.safetensors, \
+            tokenizer.json) or a .pir file written by `pare dump-ir` (which names its source checkpoint).
+
+            Examples:
+              pare dump-ir qwen.gguf -o qwen.pir        # the IR, weights never printed
+              pare verify qwen.pir                       # check the IR's invariants
+              pare tokenize qwen.gguf --text 'def f():' --json
+              pare logits qwen.pir --prompt 'def fib(n):' --top 5 --json
+              pare generate qwen.gguf --prompt 'def fib(n):' --max-tokens 64
+
+            Exit codes: 0 success, 1 internal error, 2 bad arguments, 3 bad input file, 4 the IR failed verification.
+            """,
+        subcommands: [DumpIR.self, Verify.self, Tokenize.self, Logits.self, Generate.self, Bench.self]
+    )
+}

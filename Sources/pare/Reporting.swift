@@ -1,0 +1,68 @@
+// Error reporting for every subcommand: a message a user can act on, on stderr, and a distinct exit code.
+import ArgumentParser
+import Foundation
+import PareCheckpoint
+import PareFrontend
+import PareIR
+import PareInterpreter
+import PareTokenizer
+
+/// Writes a line to standard error.
+func note(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// Runs a subcommand body; typed errors become `error: ...` on stderr and an exit code:
+/// 3 for a bad input file (checkpoint, tokenizer, IR text), 4 for IR that fails verification, 1 otherwise.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as VerificationError {
+        note(e.localizedDescription)
+        throw ExitCode(4)
+    } catch let e as CheckpointError {
+        note("error: " + (e.errorDescription ?? "\(e)"))
+        throw ExitCode(3)
+    } catch let e as LiftError {
+        note("error: " + (e.errorDescription ?? "\(e)"))
+        throw ExitCode(3)
+    } catch let e as IRParseError {
+        note(e.localizedDescription)
+        throw ExitCode(3)
+    } catch let e as TokenizerError {
+        note("error: " + (e.errorDescription ?? "\(e)"))
+        throw ExitCode(3)
+    } catch let e as LocalizedError {
+        note("error: " + (e.errorDescription ?? "\(e)"))
+        throw ExitCode(1)
+    } catch {
+        note("error: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// Writes `text` to `path` atomically: a temporary file beside it, then a rename.
+func writeAtomically(_ text: String, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    do {
+        try Data(text.utf8).write(to: tmp)
+        if FileManager.default.fileExists(atPath: path) {
+            _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
+        } else {
+            try FileManager.default.moveItem(at: tmp, to: url)
+        }
+    } catch {
+        try? FileManager.default.removeItem(at: tmp)
+        throw CheckpointError.cannotOpen(path: path, reason: "cannot write: \(error.localizedDescription)")
+    }
+}
+
+/// Encodes a value as one line of JSON on stdout.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.withoutEscapingSlashes]
+    print(String(decoding: try enc.encode(value), as: UTF8.self))
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class IRTestsPlaceholder: XCTestCase { func testNothing() {} }

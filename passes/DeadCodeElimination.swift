@@ -1,0 +1,60 @@
+// dce: erases ops whose results nothing reads, then parameters no op reads.
+//
+//   %5 = linear %4, @blk.0.ffn_gate.weight block 0 : tensor<?x16xf32>     // %5 is never read
+//   %6 = linear %4, @blk.0.ffn_up.weight block 0 : tensor<?x16xf32>
+//   param @blk.0.ffn_gate.weight : tensor<16x8xf32> = load "blk.0.ffn_gate.weight" f32 [16, 8]
+// ->
+//   %5 = linear %4, @blk.0.ffn_up.weight block 0 : tensor<?x16xf32>
+//   (param @blk.0.ffn_gate.weight is gone)
+//
+// The returned value is never erased. One backward sweep suffices: `forward` is straight-line SSA, so an op's
+// operands are defined before it, and erasing it can only make earlier ops dead. When attention ops die (a
+// bypassed block), the surviving ones keep their order and get dense kv slots 0..<n again, as the verifier requires.
+import PareIR
+
+/// Dead-code elimination: erases unused ops (never the returned value), then unreferenced parameters.
+/// Statistics: `ops erased`, `parameters erased`, `kv slots renumbered`.
+public struct DeadCodeElimination: Pass {
+    public let name = "dce"
+    public let summary = "Erase ops whose results are unused, then parameters no op reads"
+
+    /// Creates the pass (it has no options).
+    public init() {}
+
+    public func run(_ r: inout Rewriter) throws -> PassStatistics {
+        var uses: [Value: Int] = [:]
+        for op in r.ops { for v in op.valueOperands { uses[v, default: 0] += 1 } }
+        let returned = r.module.function.result
+
+        var opsErased = 0
+        var attentionErased = false
+        for op in r.ops.reversed() where op.result != returned && uses[op.result, default: 0] == 0 {
+            try r.erase(op.result)
+            opsErased += 1
+            attentionErased = attentionErased || op.kind == .attention
+            for v in op.valueOperands { uses[v, default: 0] -= 1 }
+        }
+
+        var renumbered = 0
+        if attentionErased {
+            let attention = r.ops.filter { $0.kind == .attention }
+                .enumerated().sorted { ($0.element.int("kv_slot") ?? Int.max, $0.offset) < ($1.element.int("kv_slot") ?? Int.max, $1.offset) }
+                .map(\.element)
+            for (slot, op) in attention.enumerated() where op.int("kv_slot") != slot {
+                try r.updateOp(op.result) { $0.attributes["kv_slot"] = .int(slot) }
+                renumbered += 1
+            }
+        }
+
+        let referenced = Set(r.ops.flatMap(\.paramOperands))
+        var seen = Set<String>()
+        let dead = r.module.parameters.map(\.name).filter { !referenced.contains($0) && seen.insert($0).inserted }
+        for name in dead { try r.removeParameter(name) }
+
+        var stats = PassStatistics()
+        stats.add("ops erased", opsErased)
+        stats.add("parameters erased", dead.count)
+        stats.add("kv slots renumbered", renumbered)
+        return stats
+    }
+}

@@ -1,0 +1,115 @@
+// The pass protocol, pass statistics, the registry of passes by name, and running one pass with verification.
+import Foundation
+import PareIR
+
+/// A rewrite pass. It changes the module only through the `Rewriter` it is given, and reports statistics.
+/// Its `name` is its command-line spelling and its name in pipeline strings (`dce`, `ffn-prune`).
+public protocol Pass {
+    /// Kebab-case name: `dce`, `layer-prune`.
+    var name: String { get }
+    /// One line saying what the pass does.
+    var summary: String { get }
+    /// Rewrites the module held by `rewriter`; returns what it did, in a stable order.
+    func run(_ rewriter: inout Rewriter) throws -> PassStatistics
+}
+
+/// What a pass did, as an ordered list of named values: `ops erased = 12, parameters erased = 9`.
+public struct PassStatistics: Sendable, Equatable, CustomStringConvertible {
+    /// The entries in the order the pass reported them.
+    public private(set) var entries: [(name: String, value: Attribute)] = []
+
+    /// No entries.
+    public init() {}
+
+    /// Appends an entry (a name may appear once; a second `add` replaces the value in place).
+    public mutating func add(_ name: String, _ value: Attribute) {
+        if let i = entries.firstIndex(where: { $0.name == name }) { entries[i].value = value } else { entries.append((name, value)) }
+    }
+
+    /// Appends an integer entry.
+    public mutating func add(_ name: String, _ value: Int) { add(name, .int(value)) }
+
+    /// The value of an entry, if reported.
+    public subscript(_ name: String) -> Attribute? { entries.first { $0.name == name }?.value }
+
+    public static func == (a: PassStatistics, b: PassStatistics) -> Bool {
+        a.entries.count == b.entries.count && zip(a.entries, b.entries).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    /// `ops erased = 3, parameters erased = 2`.
+    public var description: String { entries.map { "\($0.name) = \($0.value)" }.joined(separator: ", ") }
+}
+
+/// The passes Pare knows, by name. A full pass manager (pipelines, options, KL budgets) builds on this.
+public struct PassRegistry {
+    /// A registered pass: its name, summary, and how to make one.
+    public struct Entry {
+        public var name: String
+        public var summary: String
+        public var make: () -> any Pass
+    }
+
+    /// Registered passes in registration order.
+    public private(set) var entries: [Entry] = []
+
+    /// An empty registry.
+    public init() {}
+
+    /// Every built-in pass.
+    public static var standard: PassRegistry {
+        var r = PassRegistry()
+        r.register { DeadCodeElimination() }
+        return r
+    }
+
+    /// Registers a pass factory under the name and summary of the pass it makes (replacing one of the same name).
+    public mutating func register(_ make: @escaping () -> any Pass) {
+        let sample = make()
+        let e = Entry(name: sample.name, summary: sample.summary, make: make)
+        if let i = entries.firstIndex(where: { $0.name == e.name }) { entries[i] = e } else { entries.append(e) }
+    }
+
+    /// The registered names, in order.
+    public var names: [String] { entries.map(\.name) }
+
+    /// A new instance of the pass called `name`, or nil.
+    public func pass(named name: String) -> (any Pass)? { entries.first { $0.name == name }?.make() }
+}
+
+/// A pass failed, or left a module the verifier rejects.
+public enum PassError: Error, LocalizedError {
+    /// The module after `pass` has verifier errors; the module before it is kept.
+    case verificationFailed(pass: String, diagnostics: [Diagnostic])
+    /// No pass has this name.
+    case unknownPass(String, known: [String])
+
+    public var errorDescription: String? {
+        switch self {
+        case .verificationFailed(let pass, let d):
+            return "pass '\(pass)' produced invalid IR:\n" + d.map(\.description).joined(separator: "\n")
+        case .unknownPass(let name, let known):
+            return "unknown pass '\(name)'; known passes: \(known.joined(separator: ", "))"
+        }
+    }
+}
+
+/// The outcome of running one pass.
+public struct PassResult {
+    /// The module after the pass.
+    public var module: Module
+    public var statistics: PassStatistics
+    /// True if the pass changed the module.
+    public var changed: Bool
+}
+
+/// Runs `pass` on `module` and, when `verifyAfter` (the default), verifies the result; throws
+/// `PassError.verificationFailed` if the pass left invalid IR.
+public func runPass(_ pass: any Pass, on module: Module, verifyAfter: Bool = true) throws -> PassResult {
+    var r = Rewriter(module)
+    let stats = try pass.run(&r)
+    if verifyAfter {
+        let d = verify(r.module)
+        if d.contains(where: { $0.severity == .error }) { throw PassError.verificationFailed(pass: pass.name, diagnostics: d) }
+    }
+    return PassResult(module: r.module, statistics: stats, changed: r.changed)
+}

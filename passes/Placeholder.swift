@@ -1,1 +1,0 @@
-// Placeholder until the pass manager lands.
