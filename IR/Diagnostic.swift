@@ -29,8 +29,11 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
         case error, warning, note
     }
 
+    /// Error, warning or note.
     public var severity: Severity
+    /// What is wrong, in words a user can act on.
     public var message: String
+    /// Where: a place in text, or a description of the entity.
     public var location: DiagnosticLocation
     /// Related places, e.g. the first definition when a value is defined twice.
     public var notes: [Diagnostic]

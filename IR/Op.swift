@@ -50,7 +50,7 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 }
 
-/// One op: `%3 = linear %2, @blk.0.attn_q.weight, @blk.0.attn_q.bias [block 0] : tensor<?x896xf32>`.
+/// One op: `%3 = linear %2, @blk.0.attn_q.weight, @blk.0.attn_q.bias block 0 : tensor<?x896xf32>`.
 public struct Op: Sendable, Hashable {
     public var result: Value
     public var kind: OpKind

@@ -17,6 +17,7 @@ public struct IRParseError: Error, LocalizedError, Sendable, Equatable {
         case badType
         /// A malformed number, escape or index range.
         case badLiteral
+        /// A string literal with no closing quote on its line.
         case unterminatedString
         /// A section, key or attribute given twice.
         case duplicate
@@ -26,8 +27,11 @@ public struct IRParseError: Error, LocalizedError, Sendable, Equatable {
         case unsupportedVersion
     }
 
+    /// What kind of mistake.
     public var kind: Kind
+    /// What is wrong and, where it helps, what was expected.
     public var message: String
+    /// The offending token.
     public var location: SourceLocation
 
     /// Creates a parse error.

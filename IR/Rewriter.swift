@@ -9,6 +9,7 @@ public enum RewriteError: Error, LocalizedError, Equatable, Sendable {
     case stillUsed(Value, users: Int)
     /// The parameter cannot be removed while ops still read it.
     case parameterStillUsed(String, users: Int)
+    /// No parameter has this name.
     case noSuchParameter(String)
     /// An inserted op's result is already defined.
     case valueAlreadyDefined(Value)

@@ -15,12 +15,15 @@ import PareIR
 /// Dead-code elimination: erases unused ops (never the returned value), then unreferenced parameters.
 /// Statistics: `ops erased`, `parameters erased`, `kv slots renumbered`.
 public struct DeadCodeElimination: Pass {
+    /// `dce`.
     public let name = "dce"
+    /// One line for `pare passes` and the docs.
     public let summary = "Erase ops whose results are unused, then parameters no op reads"
 
     /// Creates the pass (it has no options).
     public init() {}
 
+    /// Erases dead ops (backwards), renumbers kv slots if attention died, then erases unread parameters.
     public func run(_ r: inout Rewriter) throws -> PassStatistics {
         var uses: [Value: Int] = [:]
         for op in r.ops { for v in op.valueOperands { uses[v, default: 0] += 1 } }

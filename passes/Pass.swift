@@ -44,8 +44,11 @@ public struct PassStatistics: Sendable, Equatable, CustomStringConvertible {
 public struct PassRegistry {
     /// A registered pass: its name, summary, and how to make one.
     public struct Entry {
+        /// The pass name (kebab-case).
         public var name: String
+        /// The pass summary.
         public var summary: String
+        /// Makes a new instance.
         public var make: () -> any Pass
     }
 
@@ -97,6 +100,7 @@ public enum PassError: Error, LocalizedError {
 public struct PassResult {
     /// The module after the pass.
     public var module: Module
+    /// What the pass reported.
     public var statistics: PassStatistics
     /// True if the pass changed the module.
     public var changed: Bool

@@ -75,6 +75,7 @@ CORPUS = [
     "arabic: مرحبا بالعالم hebrew: שלום עולם thai: สวัสดีครับ",
     "devanagari: नमस्ते दुनिया",
     "nbsp:\u00a0x\u00a0\u00a0y thin\u2009space ideographic\u3000space nel\u0085next ls\u2028ps\u2029end",
+    "newer scripts: a\U00010d50b c\U00010940d e\U00011de0f \U0002ebf0 \U00011f04",
     "zero width: a\u200bb\u200cc\u200dd \ufeffbom",
     "controls: \x00 \x01\x02 \x7f \x1b[31mred\x1b[0m \x0b\x0c",
     "punctuation!!! ??? ... --- *** ### @@@ $$$ %%% ^^^ &&& ((( ))) [[[ ]]] {{{ }}}",
@@ -109,6 +110,20 @@ CORPUS = [
     "日本" * 100,
     "-" * 79 + "\n" + "#" * 79,
 ]
+
+
+def random_texts(count=150, seed=20241123):
+    """Deterministic random strings over an alphabet of the characters the split patterns treat specially."""
+    import random
+    rng = random.Random(seed)
+    alphabet = (list(" \t\r\n\u00a0\u3000\u2028\u0085\x0b") + list("'sStTrReEvVmMlLdDſ") + list("ab\u00e9\u0416\u65e5\u0301")
+                + list("0123\u0663\u00bd\u2167") + list(".,;:!?()[]{}<>|_-+=*/\\\"#@$%^&~`") + ["\U0001f680", "\u200d"]
+                + ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|", "|>", "<tool_call>", "<fim_prefix>"])
+    weights = [6 if c.isspace() else 3 if c in "'sStTrReEvVmMlLdD\u017f" else 2 for c in alphabet]
+    return ["".join(rng.choices(alphabet, weights, k=rng.randint(1, 60))) for _ in range(count)]
+
+
+CORPUS += random_texts()
 
 # Byte sequences that are not valid UTF-8 (each decoded as a run of single-byte tokens).
 INVALID_BYTES = [
@@ -174,7 +189,34 @@ def decode_cases(tok):
     return cases
 
 
+def unicode_classes():
+    """The reference's \\p{L}, \\p{N} and \\s over every scalar, as [start, end) ranges."""
+    from tokenizers import Regex, pre_tokenizers
+    scalars = [c for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    text = "".join(map(chr, scalars))
+    out = {"reference": f"tokenizers {tokenizers.__version__}"}
+    for name, pattern in [("letter", r"\p{L}"), ("number", r"\p{N}"), ("whitespace", r"\s")]:
+        kept = bytearray(len(scalars))  # 1 where the pattern did not match (offsets are in characters)
+        for _, (a, b) in pre_tokenizers.Split(Regex(pattern), behavior="removed").pre_tokenize_str(text):
+            kept[a:b] = b"\x01" * (b - a)
+        ranges = []
+        for i, c in enumerate(scalars):
+            if kept[i]:
+                continue
+            if ranges and ranges[-1][1] == c:
+                ranges[-1][1] = c + 1
+            else:
+                ranges.append([c, c + 1])
+        out[name] = ranges
+    return out
+
+
 def main():
+    classes = json.dumps(unicode_classes(), separators=(",", ":"))
+    dest = os.path.join(OUT, "unicode-classes.json")
+    with open(dest, "w", encoding="ascii") as f:
+        f.write(classes + "\n")
+    print(f"gen-tokenizer-fixtures: wrote {dest} ({len(classes)} bytes)")
     prompts = humaneval_prompts()
     for model in MODELS:
         path = os.path.join(REFERENCE, model, "tokenizer.json")

@@ -46,12 +46,16 @@ public func detectFormat(_ path: String) throws -> ModelFormat {
 
 /// Loads a model from a GGUF file, a Hugging Face directory or a `.pir` file.
 public func loadModel(_ path: String) throws -> LoadedModel {
+    let path = absolutePath(path)
     switch try detectFormat(path) {
     case .gguf: return try loadGGUF(path)
     case .huggingFace: return try loadHuggingFace(path)
     case .pir: return try loadPIR(path)
     }
 }
+
+/// `path` made absolute and standardised, so a module's `source.path` works from any directory.
+public func absolutePath(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
 /// Lifts a GGUF file.
 public func loadGGUF(_ path: String) throws -> LoadedModel {
@@ -73,8 +77,9 @@ public func loadPIR(_ path: String) throws -> LoadedModel {
     do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
         throw CheckpointError.cannotOpen(path: path, reason: "not readable as UTF-8 text")
     }
-    var module = try parseModule(text, file: path)
-    try verifyOrThrow(module)
+    let (parsed, sourceMap) = try parseModuleWithSourceMap(text, file: path)
+    try verifyOrThrow(parsed, sourceMap: sourceMap)
+    var module = parsed
     guard case .string(let source)? = module[meta: MetaKey.sourcePath], case .string(let format)? = module[meta: MetaKey.sourceFormat] else {
         throw LiftError.missingMetadata(path: path, key: "\(MetaKey.sourcePath) / \(MetaKey.sourceFormat)")
     }

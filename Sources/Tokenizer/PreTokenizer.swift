@@ -46,6 +46,13 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         }
     }
 
+    /// The pattern classes of a scalar as the scanners see them: `\p{L}`, `\p{N}` and `\s` (Unicode
+    /// White_Space), by the Unicode version the reference tokenizer knows (16.0).
+    public static func classes(of scalar: Unicode.Scalar) -> (letter: Bool, number: Bool, whitespace: Bool) {
+        let c = ScalarClass.of(scalar.value)
+        return (c & kLetter != 0, c & kNumber != 0, c & kSpace != 0)
+    }
+
     /// Splits text (no added tokens are recognised here) into the pieces BPE then runs on.
     public func split(_ text: String) -> [String] {
         let bytes = Array(text.utf8)

@@ -2,6 +2,8 @@
 //
 // \s is Oniguruma's Unicode \s (what Hugging Face tokenizers compiles its patterns with): U+0009...U+000D,
 // U+0085 and the categories Zs, Zl, Zp; that set is exactly the White_Space property.
+// Oniguruma in tokenizers 0.23 knows Unicode 16.0; the Swift runtime may know a later version, so scalars
+// assigned after 16.0 count as unassigned (neither letter nor number), as they do for the reference.
 
 /// Bit flags classifying one Unicode scalar for the pre-tokenizer scanners.
 struct ScalarClass: OptionSet {
@@ -32,6 +34,9 @@ struct ScalarClass: OptionSet {
         if p.isWhitespace { c.insert(.space) }
         if v == 0x0A || v == 0x0D { c.insert(.newline) }
         if v == 0x20 { c.insert(.blank) }
+        if let age = p.age, age.major > unicodeMajor || (age.major == unicodeMajor && age.minor > unicodeMinor) {
+            return c.rawValue
+        }
         switch p.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             c.insert(.letter)
@@ -43,6 +48,9 @@ struct ScalarClass: OptionSet {
         return c.rawValue
     }
 }
+
+/// The Unicode version of the reference's character classes (Oniguruma in Hugging Face tokenizers 0.23).
+let unicodeMajor = 16, unicodeMinor = 0
 
 /// Class bits as plain constants for the scanners' hot loops.
 let kLetter: UInt8 = 1, kNumber: UInt8 = 2, kSpace: UInt8 = 4, kNewline: UInt8 = 8, kBlank: UInt8 = 16

@@ -17,7 +17,7 @@ struct Pare: ParsableCommand {
               pare logits qwen.pir --prompt 'def fib(n):' --top 5 --json
               pare generate qwen.gguf --prompt 'def fib(n):' --max-tokens 64
 
-            Exit codes: 0 success, 1 internal error, 2 bad arguments, 3 bad input file, 4 the IR failed verification.
+            Exit codes: 0 success, 1 internal error, 3 bad input file (checkpoint, tokenizer, IR text), 4 the IR failed verification, 64 bad command-line arguments.
             """,
         subcommands: [DumpIR.self, Verify.self, Tokenize.self, Logits.self, Generate.self, Bench.self]
     )

@@ -63,6 +63,6 @@ func writeAtomically(_ text: String, to path: String) throws {
 /// Encodes a value as one line of JSON on stdout.
 func printJSON<T: Encodable>(_ value: T) throws {
     let enc = JSONEncoder()
-    enc.outputFormatting = [.withoutEscapingSlashes]
+    enc.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
     print(String(decoding: try enc.encode(value), as: UTF8.self))
 }

@@ -22,11 +22,13 @@ struct Verify: ParsableCommand {
                 do { text = try String(contentsOfFile: model.model, encoding: .utf8) } catch {
                     throw LiftError.notAModel(path: model.model)
                 }
-                module = try parseModule(text, file: model.model)
+                let (parsed, sourceMap) = try parseModuleWithSourceMap(text, file: model.model)
+                try verifyOrThrow(parsed, sourceMap: sourceMap)
+                module = parsed
             } else {
                 module = try loadModel(model.model).module
+                try verifyOrThrow(module)
             }
-            try verifyOrThrow(module)
             print("\(model.model): ok (\(module.function.ops.count) ops, \(module.parameters.count) parameters, \(module.blocks.count) blocks)")
         }
     }

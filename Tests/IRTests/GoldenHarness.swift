@@ -1,7 +1,7 @@
 // Runs one golden `.pir` file: its `// RUN:` action, its expected diagnostics, its CHECK lines, and its round trip.
 //
 // A golden file is IR text plus directive comments:
-//   // RUN: roundtrip | verify | dce        the action (exactly one RUN line)
+//   // RUN: roundtrip | verify | <pass>     the action (exactly one RUN line; any registered pass name)
 //   // CHECK: ... (and -NEXT, -SAME, -NOT)  checked against the action's output by FileCheck
 //   // expected-error@+1 {{text}}           an error whose message contains `text`, on the line 1 below
 //   // expected-warning@-2 {{text}}         likewise for warnings (and expected-note for notes)
@@ -69,8 +69,10 @@ enum GoldenRunner {
     static func run(_ g: GoldenFile) -> [String] {
         var failures = g.errors
         guard let action = g.action else { return failures }
-        guard ["roundtrip", "verify", "dce"].contains(action) else {
-            return failures + ["\(g.name): error: unknown RUN action '\(action)'; expected roundtrip, verify or dce"]
+        let pass = PassRegistry.standard.pass(named: action)
+        guard ["roundtrip", "verify"].contains(action) || pass != nil else {
+            let known = (["roundtrip", "verify"] + PassRegistry.standard.names).joined(separator: ", ")
+            return failures + ["\(g.name): error: unknown RUN action '\(action)'; expected one of \(known)"]
         }
 
         var diagnostics: [Diagnostic] = []
@@ -107,13 +109,13 @@ enum GoldenRunner {
         case "verify":
             output = diagnostics.map(\.description).joined(separator: "\n")
         default:
-            guard let m = module else { break }
+            guard let m = module, let pass else { break }
             do {
-                let r = try runPass(DeadCodeElimination(), on: m)
-                output = "// dce: \(r.statistics)\n" + printModule(r.module)
+                let r = try runPass(pass, on: m)
+                output = "// \(action): \(r.statistics)\n" + printModule(r.module)
                 if r.changed != (r.module != m) { failures.append("\(g.name): error: rewriter's changed flag is wrong") }
             } catch {
-                failures.append("\(g.name): error: dce failed: \(error.localizedDescription)")
+                failures.append("\(g.name): error: \(action) failed: \(error.localizedDescription)")
             }
         }
         return failures + FileCheck(checks: g.text, file: g.name).run(on: output)

@@ -32,6 +32,13 @@ final class ParityTests: XCTestCase {
         try checkParity(model: try Paths.require(Paths.qwenGGUF), reference: Paths.qwenReference, label: "Qwen2.5-Coder-0.5B GGUF")
     }
 
+    /// The same model from a Hugging Face directory (F32 safetensors in two shards, Q/K in Hugging Face's
+    /// layout, tokenizer.json), written from the GGUF by scripts/gguf-to-hf.py during setup.
+    func testSmolLM2FromHuggingFaceDirectory() throws {
+        let dir = try Paths.require(Paths.cache + "/hf/smollm2-135m-instruct/config.json")
+        try checkParity(model: (dir as NSString).deletingLastPathComponent, reference: Paths.smolReference, label: "SmolLM2-135M HF dir")
+    }
+
     /// The same model through a dumped and re-parsed .pir file.
     func testSmolLM2FromPIR() throws {
         let model = try loadModel(try Paths.require(Paths.smolGGUF))

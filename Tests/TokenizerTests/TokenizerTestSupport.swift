@@ -84,7 +84,7 @@ enum Loaded {
     }()
 
     /// A loaded model, or a test failure (never a skip) saying what is missing.
-    static func model(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> Model {
+    static func model(_ name: String) throws -> Model {
         guard let result = all[name] else { throw Missing(what: "unknown model \(name)") }
         return try result.get()
     }

@@ -16,6 +16,7 @@ public struct HFArchitecture: Sendable, Hashable {
     public var modelType: String
     /// The transformers class, for config.json files written by Pare.
     public var className: String
+    /// Where q/k/v biases come from.
     public var attentionBias: AttentionBias
 
     /// Every supported architecture, by `model_type`.

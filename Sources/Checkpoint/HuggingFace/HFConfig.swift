@@ -12,16 +12,21 @@ public struct HFConfig: Decodable, Sendable, Hashable {
     public var hidden: Int
     /// Width of the FFN (gate/up output, down input).
     public var intermediate: Int
+    /// Number of decoder blocks.
     public var layers: Int
+    /// Query heads per block.
     public var heads: Int
     /// Absent means multi-head attention (as many KV heads as query heads).
     public var kvHeads: Int?
     /// Absent (or null) means `hidden / heads`.
     public var headDim: Int?
+    /// Epsilon of every RMS norm.
     public var rmsNormEps: Double
     /// `rope_theta`, or `rope_parameters.rope_theta` (transformers 5), else 10000.
     public var ropeTheta: Double
+    /// Rows of the embedding (and LM head).
     public var vocabSize: Int
+    /// Context length the model was trained for.
     public var maxPositionEmbeddings: Int
     /// Default false.
     public var tieWordEmbeddings: Bool
@@ -33,6 +38,7 @@ public struct HFConfig: Decodable, Sendable, Hashable {
     public var hiddenAct: String?
     /// `torch_dtype` (or `dtype` in transformers 5): `float32`, `bfloat16`, ...
     public var torchDtype: String?
+    /// Beginning-of-sequence id, if given.
     public var bosTokenId: Int?
     /// `eos_token_id`, which config files give as one id or a list.
     public var eosTokenIds: [Int]?
@@ -40,6 +46,7 @@ public struct HFConfig: Decodable, Sendable, Hashable {
     public var ropeScalingType: String?
     /// Qwen2's sliding-window switch.
     public var useSlidingWindow: Bool?
+    /// Sliding-window size (qwen2, mistral); Pare attends over the whole context.
     public var slidingWindow: Int?
 
     /// The file this was read from, for messages (not part of the JSON).

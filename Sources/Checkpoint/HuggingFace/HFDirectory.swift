@@ -7,8 +7,11 @@ import Foundation
 public struct HFDirectory: Sendable {
     /// The directory.
     public let path: String
+    /// config.json as written.
     public let config: HFConfig
+    /// The checked hyper-parameters (`config.modelConfig(name:)`).
     public let modelConfig: ModelConfig
+    /// The weights.
     public let checkpoint: SafetensorsCheckpoint
     /// `<path>/tokenizer.json` (exists).
     public let tokenizerPath: String
@@ -41,7 +44,7 @@ public struct HFDirectory: Sendable {
 
     /// Every tensor the config implies must exist with the implied shape.
     static func checkTensors(_ ckpt: SafetensorsCheckpoint, against m: ModelConfig, configPath: String) throws {
-        for (name, shape) in hfExpectedTensors(m) {
+        for (name, shape) in HFTensorName.expectedTensors(for: m) {
             guard let info = ckpt.info(name) else {
                 throw CheckpointError.missingTensor(path: ckpt.path, tensor: name + " (implied by \(configPath))")
             }

@@ -11,30 +11,30 @@ public enum HFTensorName {
 
     /// `model.layers.<layer>.<suffix>`, e.g. `layer(3, "self_attn.q_proj.weight")`.
     public static func layer(_ layer: Int, _ suffix: String) -> String { "model.layers.\(layer).\(suffix)" }
-}
 
-/// The tensors a checkpoint must hold for `config`, with their shapes (outermost first).
-public func hfExpectedTensors(_ config: ModelConfig) -> [(name: String, shape: [Int])] {
-    let (h, q, kv, f, v) = (config.hidden, config.heads * config.headDim,
-                               config.kvHeads * config.headDim, config.ffn, config.vocabSize)
-    var out: [(name: String, shape: [Int])] = [(HFTensorName.embedding, [v, h])]
-    for l in 0..<config.layers {
-        out.append((HFTensorName.layer(l, "input_layernorm.weight"), [h]))
-        out.append((HFTensorName.layer(l, "self_attn.q_proj.weight"), [q, h]))   // [heads*headDim, hidden]
-        out.append((HFTensorName.layer(l, "self_attn.k_proj.weight"), [kv, h]))  // [kvHeads*headDim, hidden]
-        out.append((HFTensorName.layer(l, "self_attn.v_proj.weight"), [kv, h]))
-        if config.attentionBias {
-            out.append((HFTensorName.layer(l, "self_attn.q_proj.bias"), [q]))
-            out.append((HFTensorName.layer(l, "self_attn.k_proj.bias"), [kv]))
-            out.append((HFTensorName.layer(l, "self_attn.v_proj.bias"), [kv]))
+    /// The tensors a checkpoint must hold for `config`, with their shapes (outermost first).
+    public static func expectedTensors(for config: ModelConfig) -> [(name: String, shape: [Int])] {
+        let (h, q, kv, f, v) = (config.hidden, config.heads * config.headDim,
+                                config.kvHeads * config.headDim, config.ffn, config.vocabSize)
+        var out: [(name: String, shape: [Int])] = [(HFTensorName.embedding, [v, h])]
+        for l in 0..<config.layers {
+            out.append((HFTensorName.layer(l, "input_layernorm.weight"), [h]))
+            out.append((HFTensorName.layer(l, "self_attn.q_proj.weight"), [q, h]))   // [heads*headDim, hidden]
+            out.append((HFTensorName.layer(l, "self_attn.k_proj.weight"), [kv, h]))  // [kvHeads*headDim, hidden]
+            out.append((HFTensorName.layer(l, "self_attn.v_proj.weight"), [kv, h]))
+            if config.attentionBias {
+                out.append((HFTensorName.layer(l, "self_attn.q_proj.bias"), [q]))
+                out.append((HFTensorName.layer(l, "self_attn.k_proj.bias"), [kv]))
+                out.append((HFTensorName.layer(l, "self_attn.v_proj.bias"), [kv]))
+            }
+            out.append((HFTensorName.layer(l, "self_attn.o_proj.weight"), [h, q]))
+            out.append((HFTensorName.layer(l, "post_attention_layernorm.weight"), [h]))
+            out.append((HFTensorName.layer(l, "mlp.gate_proj.weight"), [f, h]))
+            out.append((HFTensorName.layer(l, "mlp.up_proj.weight"), [f, h]))
+            out.append((HFTensorName.layer(l, "mlp.down_proj.weight"), [h, f]))
         }
-        out.append((HFTensorName.layer(l, "self_attn.o_proj.weight"), [h, q]))
-        out.append((HFTensorName.layer(l, "post_attention_layernorm.weight"), [h]))
-        out.append((HFTensorName.layer(l, "mlp.gate_proj.weight"), [f, h]))
-        out.append((HFTensorName.layer(l, "mlp.up_proj.weight"), [f, h]))
-        out.append((HFTensorName.layer(l, "mlp.down_proj.weight"), [h, f]))
+        out.append((HFTensorName.finalNorm, [h]))
+        if !config.tiedEmbeddings { out.append((HFTensorName.lmHead, [v, h])) }
+        return out
     }
-    out.append((HFTensorName.finalNorm, [h]))
-    if !config.tiedEmbeddings { out.append((HFTensorName.lmHead, [v, h])) }
-    return out
 }

@@ -8,12 +8,15 @@ import Foundation
 
 /// One tensor as a safetensors header describes it, after validation.
 public struct SafetensorsEntry: Sendable, Hashable {
+    /// The header key.
     public var name: String
+    /// Element type (always one with an `encoding` after validation).
     public var dtype: SafetensorsDType
     /// Outermost first, as in the header.
     public var shape: [Int]
     /// Byte range `[begin, end)` relative to the start of the data section.
     public var begin: Int
+    /// End of the byte range (exclusive).
     public var end: Int
 }
 

@@ -52,8 +52,7 @@ module @tiny-llama {
     %10 = rms_norm %9, @blk.0.ffn_norm.weight block 0 : tensor<?x8xf32>
     %11 = linear %10, @blk.0.ffn_gate.weight block 0 : tensor<?x16xf32>
     %12 = linear %10, @blk.0.ffn_up.weight block 0 : tensor<?x16xf32>
-    // expected-warning@+1 {{unknown attribute 'approximate' on silu is ignored}}
-    %13 = silu %11 {approximate = true} block 0 : tensor<?x16xf32>
+    %13 = silu %11 {approximate = true} block 0 : tensor<?x16xf32> // expected-warning {{unknown attribute 'approximate' on silu}}
     %14 = mul %13, %12 block 0 : tensor<?x16xf32>
     %15 = linear %14, @blk.0.ffn_down.weight block 0 : tensor<?x8xf32>
     %16 = add %9, %15 block 0 : tensor<?x8xf32>
