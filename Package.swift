@@ -23,6 +23,9 @@ let package = Package(
         // OpenBLAS (Debian libopenblas-dev) for every matrix product.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
 
+        // SHA-256 in C: x86 SHA-NI instructions when the CPU has them, portable code otherwise.
+        .target(name: "CSHA256", path: "Sources/CSHA256"),
+
         // The graph IR: module, ops, types, printer, parser, verifier, rewriter.
         .target(name: "PareIR", path: "IR", swiftSettings: release),
         // Rewrite passes, one file each, and the pass manager.
@@ -36,7 +39,7 @@ let package = Package(
         .target(name: "PareInterpreter", dependencies: ["PareIR", "CBLAS"], path: "Sources/Interpreter", swiftSettings: release),
         // Lifting: checkpoint -> IR module; parameter materialisation for the interpreter.
         .target(name: "PareFrontend",
-                dependencies: ["PareIR", "PareCheckpoint", "PareTokenizer", "PareInterpreter", "ParePasses"],
+                dependencies: ["PareIR", "PareCheckpoint", "PareTokenizer", "PareInterpreter", "ParePasses", "CSHA256"],
                 path: "Sources/Frontend", swiftSettings: release),
         // The command line.
         .executableTarget(name: "pare",

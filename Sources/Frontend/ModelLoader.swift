@@ -71,12 +71,17 @@ public func loadGGUF(_ path: String) throws -> LoadedModel {
     return LoadedModel(module: module, reader: file, tokenizer: try BPETokenizer(model: vocabulary.bpe!))
 }
 
+/// The text of a `.pir` file; a typed error says whether it is missing, unreadable or not UTF-8.
+public func readIRText(_ path: String) throws -> String {
+    guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.cannotOpen(path: path, reason: "no such file") }
+    guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError.cannotOpen(path: path, reason: "permission denied or not a file") }
+    guard let text = String(data: data, encoding: .utf8) else { throw CheckpointError.cannotOpen(path: path, reason: "not valid UTF-8 text (IR files are UTF-8)") }
+    return text
+}
+
 /// Loads a `.pir` module and re-opens the checkpoint it names, checking that it is the same file.
 public func loadPIR(_ path: String) throws -> LoadedModel {
-    let text: String
-    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-        throw CheckpointError.cannotOpen(path: path, reason: "not readable as UTF-8 text")
-    }
+    let text = try readIRText(path)
     let (parsed, sourceMap) = try parseModuleWithSourceMap(text, file: path)
     try verifyOrThrow(parsed, sourceMap: sourceMap)
     var module = parsed

@@ -18,10 +18,7 @@ struct Verify: ParsableCommand {
         try reportingErrors {
             let module: Module
             if textOnly || model.model.hasSuffix(".pir") {
-                let text: String
-                do { text = try String(contentsOfFile: model.model, encoding: .utf8) } catch {
-                    throw LiftError.notAModel(path: model.model)
-                }
+                let text = try readIRText(model.model)
                 let (parsed, sourceMap) = try parseModuleWithSourceMap(text, file: model.model)
                 try verifyOrThrow(parsed, sourceMap: sourceMap)
                 module = parsed

@@ -67,24 +67,18 @@ final class GGUFRealModelTests: XCTestCase {
         }
     }
 
-    /// Every tensor of both models dequantises, and Qwen2.5's ~630M values take well under 3 s.
-    func testWholeModelsDequantiseQuickly() throws {
+    /// Every tensor of both models dequantises to finite values (speed is measured by `pare bench`, not here).
+    func testWholeModelsDequantise() throws {
         for model in Self.models {
             let f = try GGUFFile(path: try GGUFPaths.model(model))
             let largest = f.tensorInfos.map(\.count).max() ?? 0
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: largest)
             defer { buffer.deallocate() }
-            var total = 0
-            let start = Date()
             for t in f.tensorInfos {
                 let out = UnsafeMutableBufferPointer(rebasing: buffer[0..<t.count])
                 try f.readFloat32(t.name, into: out)
-                XCTAssertTrue(out[t.count - 1].isFinite, t.name)
-                total += t.count
+                XCTAssertTrue(out.allSatisfy(\.isFinite), "\(model): \(t.name) has non-finite values")
             }
-            let seconds = Date().timeIntervalSince(start)
-            print("\(model): \(f.tensorInfos.count) tensors, \(total) values dequantised in \(String(format: "%.3f", seconds)) s")
-            XCTAssertLessThan(seconds, 3.0, "\(model): dequantising \(total) values took \(seconds) s")
         }
     }
 }

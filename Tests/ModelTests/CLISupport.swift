@@ -41,7 +41,8 @@ enum PareCLIError: Error, LocalizedError {
 enum PareCLI {
     /// Where `pare` may be, most specific first: `$PARE_EXECUTABLE`; next to the running test binary (on Linux
     /// `swift test` runs `<scratch>/<triple>/<config>/<Package>PackageTests.xctest`, an executable, and builds
-    /// `pare` in the same folder); next to the test bundle (macOS: the .xctest bundle's parent folder); and
+    /// `pare` in the same folder: /proc/self/exe finds it); beside or inside `Bundle(for:).bundleURL` (on Linux that
+    /// URL is the build folder itself, on macOS the .xctest bundle, whose parent holds `pare`); and
     /// `<root>/.build/release/pare` as a last resort (may be stale).
     static var candidates: [String] {
         var c: [String] = []

@@ -26,6 +26,12 @@ final class CLITests: XCTestCase {
         return text
     }
 
+    override class func tearDown() {
+        dumpDir = nil  // removes the folder
+        dumpText = nil
+        super.tearDown()
+    }
+
     func smol() throws -> String { try Paths.require(Paths.smolGGUF) }
 
     /// Reference case 1 of SmolLM2 (the fibonacci prompt).
@@ -44,6 +50,7 @@ final class CLITests: XCTestCase {
         let r = try PareCLI.run(["--help"])
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertTrue(r.out.contains("dump-ir") && r.out.contains("Exit codes"), "unexpected help from \(exe): \(r.out.prefix(500))")
+        print("pare: \(exe) (candidates: \(PareCLI.candidates.joined(separator: ", ")))")
     }
 
     // MARK: Bad GGUF input
@@ -254,15 +261,33 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(errors.isEmpty, r.summary)
         for e in errors { XCTAssertTrue(e.hasPrefix(pPath + ":"), "unlocated verifier error: \(e)") }
         XCTAssertTrue(errors.contains { $0.hasPrefix("\(pPath):\(pLine):") }, "no error points at the param line \(pLine): \(r.summary)")
+        // Loading the module for any other command reports the same located errors.
+        r = try PareCLI.run(["dump-ir", pPath, "-o", dir.file("out.pir")])
+        assertFailure(r, status: 4, stderrContains: ["\(pPath):\(pLine):"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("out.pir")))
+    }
+
+    func testUnreadableIRFileIsNamedWithTheReason() throws {
+        // What is wrong must be said as such: a missing file is missing, a non-UTF-8 file is not text.
+        let dir = try TempDir()
+        let missing = dir.file("missing.pir")
+        let binary = try dir.write("binary.pir", Data([0xff, 0xfe, 0x00, 0x41]))
+        for command in ["verify", "dump-ir"] {
+            assertFailure(try PareCLI.run([command, missing]), status: 3, stderrContains: [missing, "no such file"], context: command)
+            assertFailure(try PareCLI.run([command, binary]), status: 3, stderrContains: [binary, "UTF-8"], context: command)
+        }
     }
 
     func testIRWithChangedSourceIsRejected() throws {
         let dir = try TempDir()
         let zeros = String(repeating: "0", count: 64)
         let (path, _, _) = try editedDump(dir, "changed.pir", match: "source.sha256 = ") { _ in "    source.sha256 = \"\(zeros)\"" }
-        let r = try PareCLI.run(["logits", path, "--tokens", "1,2"])
+        var r = try PareCLI.run(["logits", path, "--tokens", "1,2"])
         assertFailure(r, status: 3, stderrContains: [path, "sha256", zeros, try smol(), "dump-ir"])
         XCTAssertEqual(r.stdout.count, 0, "printed logits for a module whose source changed")
+        r = try PareCLI.run(["dump-ir", path, "-o", dir.file("out.pir")])
+        assertFailure(r, status: 3, stderrContains: [path, "sha256"])
+        try assertNoOutput(dir, expected: ["changed.pir"])
     }
 
     func testIRWithMissingSourceIsRejected() throws {

@@ -31,25 +31,6 @@ final class TokenizerJSONTests: XCTestCase {
                                              "fim_rep=151663 <|repo_name|>", "fim_sep=151664 <|file_sep|>"])
     }
 
-    /// Release builds load the 11 MB Qwen tokenizer.json well under a second (budget 1 s on a shared 2-core machine).
-    func testLoadingIsFast() throws {
-        let path = TokenizerPaths.tokenizerJSON("qwen2.5-coder-0.5b-instruct")
-        _ = try Loaded.model("qwen2.5-coder-0.5b-instruct")
-        var best = Double.infinity
-        var model: BPEModel?
-        for _ in 0..<3 {
-            let start = Date()
-            model = try TokenizerJSON.load(path: path).model
-            best = min(best, Date().timeIntervalSince(start))
-        }
-        let start = Date()
-        _ = try BPETokenizer(model: try XCTUnwrap(model))
-        let build = Date().timeIntervalSince(start)
-        print("tokenizer.json load: \(String(format: "%.3f", best)) s; BPETokenizer build: \(String(format: "%.3f", build)) s")
-        XCTAssertLessThan(best, 1.0)
-        XCTAssertLessThan(build, 1.0)
-    }
-
     func testBothMergeFormsAndPreTokenizers() throws {
         let pairs = try load(tiny(merges: #"[["a","b"],["ab","c"]]"#)).model
         let strings = try load(tiny(merges: #"["a b","ab c"]"#)).model

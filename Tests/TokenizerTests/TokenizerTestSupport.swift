@@ -55,7 +55,6 @@ enum Loaded {
         var specials: [SpecialToken]
         var tokenizer: BPETokenizer
         var fixture: TokenizerFixture
-        var loadSeconds: Double
     }
 
     static let all: [String: Result<Model, Error>] = {
@@ -67,17 +66,14 @@ enum Loaded {
                     throw Missing(what: "\(path) is missing: the reference tokenizers come with shared/reference "
                         + "(set PARE_REFERENCE to its folder if it lives elsewhere)")
                 }
-                let start = Date()
                 let (model, specials) = try TokenizerJSON.load(path: path)
-                let loadSeconds = Date().timeIntervalSince(start)
                 let tokenizer = try BPETokenizer(model: model)
                 let fixturePath = "\(TokenizerPaths.fixtures)/\(name).json"
                 guard let data = FileManager.default.contents(atPath: fixturePath) else {
                     throw Missing(what: "\(fixturePath) is missing: run scripts/gen-tokenizer-fixtures.py")
                 }
                 let fixture = try JSONDecoder().decode(TokenizerFixture.self, from: data)
-                return Model(name: name, model: model, specials: specials, tokenizer: tokenizer, fixture: fixture,
-                             loadSeconds: loadSeconds)
+                return Model(name: name, model: model, specials: specials, tokenizer: tokenizer, fixture: fixture)
             }
         }
         return out

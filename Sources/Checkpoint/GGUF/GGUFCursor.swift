@@ -40,7 +40,9 @@ struct GGUFCursor {
     /// lengths): anything larger cannot be honest, so it is reported as truncation.
     mutating func count(unit: Int, _ what: @autoclosure () -> String) throws -> Int {
         let n = try u64(what())
-        guard n <= UInt64(remaining / max(unit, 1)) else { throw CheckpointError.truncated(path: path, what: what()) }
+        guard n <= UInt64(remaining / max(unit, 1)) else {
+            throw CheckpointError.truncated(path: path, what: "\(what()): it declares \(n) entries of at least \(unit) bytes, but only \(remaining) bytes remain")
+        }
         return Int(n)
     }
 
