@@ -29,7 +29,7 @@ let package = Package(
         // The graph IR: module, ops, types, printer, parser, verifier, rewriter.
         .target(name: "PareIR", path: "IR", swiftSettings: release),
         // Rewrite passes, one file each, and the pass manager.
-        .target(name: "ParePasses", dependencies: ["PareIR"], path: "passes", swiftSettings: release),
+        .target(name: "ParePasses", dependencies: ["PareIR", "PareInterpreter"], path: "passes", swiftSettings: release),
 
         // Checkpoint readers: GGUF (with dequantisation) and Hugging Face directories.
         .target(name: "PareCheckpoint", path: "Sources/Checkpoint", swiftSettings: release),
@@ -47,7 +47,7 @@ let package = Package(
                                          "PareCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pare", swiftSettings: release),
 
-        .testTarget(name: "IRTests", dependencies: ["PareIR", "ParePasses"], path: "Tests/IRTests",
+        .testTarget(name: "IRTests", dependencies: ["PareIR", "ParePasses", "PareInterpreter"], path: "Tests/IRTests",
                     resources: [.copy("Golden")]),
         .testTarget(name: "CheckpointTests", dependencies: ["PareCheckpoint"], path: "Tests/CheckpointTests",
                     resources: [.copy("Fixtures")]),
@@ -55,7 +55,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests",
                     dependencies: ["PareFrontend", "PareIR", "ParePasses", "PareInterpreter", "PareTokenizer", "PareCheckpoint"],
-                    path: "Tests/ModelTests"),
+                    path: "Tests/ModelTests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

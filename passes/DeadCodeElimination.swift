@@ -24,7 +24,7 @@ public struct DeadCodeElimination: Pass {
     public init() {}
 
     /// Erases dead ops (backwards), renumbers kv slots if attention died, then erases unread parameters.
-    public func run(_ r: inout Rewriter) throws -> PassStatistics {
+    public func run(_ r: inout Rewriter, context: PassContext) throws -> PassStatistics {
         var uses: [Value: Int] = [:]
         for op in r.ops { for v in op.valueOperands { uses[v, default: 0] += 1 } }
         let returned = r.module.function.result

@@ -9,8 +9,16 @@ public protocol Pass {
     var name: String { get }
     /// One line saying what the pass does.
     var summary: String { get }
-    /// Rewrites the module held by `rewriter`; returns what it did, in a stable order.
-    func run(_ rewriter: inout Rewriter) throws -> PassStatistics
+    /// True for passes that remove parameters: the pass manager measures the KL divergence they cause on
+    /// calibration data and rejects them over the budget, leaving the module as it was.
+    var isPruning: Bool { get }
+    /// Rewrites the module held by `rewriter`; returns what it did, in a stable order. `context` gives
+    /// weights and calibration data to passes that score candidates.
+    func run(_ rewriter: inout Rewriter, context: PassContext) throws -> PassStatistics
+}
+
+extension Pass {
+    public var isPruning: Bool { false }
 }
 
 /// What a pass did, as an ordered list of named values: `ops erased = 12, parameters erased = 9`.
@@ -42,14 +50,16 @@ public struct PassStatistics: Sendable, Equatable, CustomStringConvertible {
 
 /// The passes Pare knows, by name. A full pass manager (pipelines, options, KL budgets) builds on this.
 public struct PassRegistry {
-    /// A registered pass: its name, summary, and how to make one.
+    /// A registered pass: its name, summary, options, and how to make one from option values.
     public struct Entry {
         /// The pass name (kebab-case).
         public var name: String
         /// The pass summary.
         public var summary: String
-        /// Makes a new instance.
-        public var make: () -> any Pass
+        /// The options it accepts.
+        public var options: [OptionSpec]
+        /// Makes an instance from validated options (throws `PassError.badOption` for inconsistent ones).
+        public var make: (PassOptions) throws -> any Pass
     }
 
     /// Registered passes in registration order.
@@ -65,18 +75,28 @@ public struct PassRegistry {
         return r
     }
 
-    /// Registers a pass factory under the name and summary of the pass it makes (replacing one of the same name).
+    /// Registers a pass without options under the name and summary of the pass it makes.
     public mutating func register(_ make: @escaping () -> any Pass) {
         let sample = make()
-        let e = Entry(name: sample.name, summary: sample.summary, make: make)
+        register(Entry(name: sample.name, summary: sample.summary, options: [], make: { _ in make() }))
+    }
+
+    /// Registers an entry (replacing one of the same name).
+    public mutating func register(_ e: Entry) {
         if let i = entries.firstIndex(where: { $0.name == e.name }) { entries[i] = e } else { entries.append(e) }
     }
+
+    /// The entry called `name`, or nil.
+    public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 
     /// The registered names, in order.
     public var names: [String] { entries.map(\.name) }
 
-    /// A new instance of the pass called `name`, or nil.
-    public func pass(named name: String) -> (any Pass)? { entries.first { $0.name == name }?.make() }
+    /// A new instance of the pass called `name` with default options, or nil.
+    public func pass(named name: String) -> (any Pass)? {
+        guard let e = entry(named: name), let o = try? PassOptions([:], specs: e.options, pass: name) else { return nil }
+        return try? e.make(o)
+    }
 }
 
 /// A pass failed, or left a module the verifier rejects.
@@ -85,6 +105,10 @@ public enum PassError: Error, LocalizedError {
     case verificationFailed(pass: String, diagnostics: [Diagnostic])
     /// No pass has this name.
     case unknownPass(String, known: [String])
+    /// An option value is unknown, malformed, out of range, or inconsistent with the others.
+    case badOption(pass: String, option: String, message: String)
+    /// The pass needs data the context lacks (weights, calibration).
+    case needsData(pass: String, what: String)
 
     public var errorDescription: String? {
         switch self {
@@ -92,6 +116,10 @@ public enum PassError: Error, LocalizedError {
             return "pass '\(pass)' produced invalid IR:\n" + d.map(\.description).joined(separator: "\n")
         case .unknownPass(let name, let known):
             return "unknown pass '\(name)'; known passes: \(known.joined(separator: ", "))"
+        case .badOption(let pass, _, let message):
+            return "\(pass): \(message)"
+        case .needsData(let pass, let what):
+            return "\(pass) needs \(what): run it from `pare opt` on a model (not a bare .pir text) with calibration data"
         }
     }
 }
@@ -108,9 +136,9 @@ public struct PassResult {
 
 /// Runs `pass` on `module` and, when `verifyAfter` (the default), verifies the result; throws
 /// `PassError.verificationFailed` if the pass left invalid IR.
-public func runPass(_ pass: any Pass, on module: Module, verifyAfter: Bool = true) throws -> PassResult {
+public func runPass(_ pass: any Pass, on module: Module, context: PassContext = .structural, verifyAfter: Bool = true) throws -> PassResult {
     var r = Rewriter(module)
-    let stats = try pass.run(&r)
+    let stats = try pass.run(&r, context: context)
     if verifyAfter {
         let d = verify(r.module)
         if d.contains(where: { $0.severity == .error }) { throw PassError.verificationFailed(pass: pass.name, diagnostics: d) }

@@ -10,9 +10,18 @@ public struct LoadedModel {
     public var module: Module
     public let reader: TensorReader
     public let tokenizer: BPETokenizer
+    /// Materialised weights, cached (shared by every module derived from this one).
+    public let store: WeightStore
+
+    public init(module: Module, reader: TensorReader, tokenizer: BPETokenizer) {
+        self.module = module
+        self.reader = reader
+        self.tokenizer = tokenizer
+        self.store = WeightStore(provider: CheckpointTensors(reader: reader))
+    }
 
     /// Materialises every parameter (dequantised float32, views applied).
-    public func weights() throws -> [String: Tensor] { try materializeWeights(module, from: reader) }
+    public func weights() throws -> [String: Tensor] { try store.weights(for: module) }
 
     /// A reference interpreter over this module.
     public func interpreter() throws -> Interpreter { try Interpreter(module: module, weights: weights()) }

@@ -1,5 +1,5 @@
-// SHA-256 (FIPS 180-4) of files, to record and check which checkpoint a module came from, with a
-// digest cache keyed by (path, size, mtime, inode) so a multi-GB checkpoint is hashed once, not per load.
+// SHA-256 (FIPS 180-4) of buffers and files via the C code in CSHA256 (SHA-NI when the CPU has it), to record which
+// checkpoint a module came from, with a digest cache keyed by (path, size, mtime, inode) so a checkpoint is hashed once.
 import CSHA256
 import Foundation
 import PareCheckpoint

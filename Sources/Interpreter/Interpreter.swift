@@ -37,6 +37,11 @@ public final class Interpreter {
         self.dying = dying
     }
 
+    /// An interpreter whose weights come from a (shared, caching) weight store.
+    public convenience init(module: Module, store: WeightStore) throws {
+        try self.init(module: module, weights: store.weights(for: module))
+    }
+
     /// An empty cache with one slot per attention op.
     public func makeCache() -> Cache {
         let slots = module.function.ops.filter { $0.kind == .attention }.count
@@ -51,14 +56,24 @@ public final class Interpreter {
 
     /// Logits `[tokens.count, vocab]` for tokens that follow the `cache.length` positions already in the cache.
     public func forward(_ tokens: [Int], cache: inout Cache) throws -> Tensor {
+        try run(tokens, cache: &cache).logits
+    }
+
+    /// Runs `forward` from op index `start` (0 = the whole function) over `tokens`, with `seed` giving the values
+    /// defined before `start` that later ops read (e.g. the residual stream entering a block), and returns the
+    /// logits plus the values listed in `capture`. Layer scoring uses this to run only the blocks after a candidate.
+    public func run(_ tokens: [Int], from start: Int = 0, seed: [Value: Tensor] = [:], capture: Set<Value> = [],
+                    cache: inout Cache) throws -> (logits: Tensor, captured: [Value: Tensor]) {
         guard !tokens.isEmpty else { throw InterpreterError.emptyInput }
         let vocab = module.vocabulary.size
         for t in tokens where t < 0 || t >= vocab { throw InterpreterError.tokenOutOfRange(token: t, vocabulary: vocab) }
         let m = tokens.count
         let past = cache.length
-        var env: [Value: Tensor] = [:]
+        var env: [Value: Tensor] = seed
+        var captured: [Value: Tensor] = [:]
         guard let arg = module.function.arguments.first else { throw InterpreterError.badOp("forward has no argument") }
         env[arg.value] = Tensor(shape: [m], data: tokens.map(Float.init))
+        for v in capture where env[v] != nil { captured[v] = env[v] }
 
         func value(_ op: Op, _ i: Int) throws -> Tensor {
             guard i < op.operands.count, let v = op.operands[i].value, let t = env[v] else {
@@ -78,7 +93,10 @@ public final class Interpreter {
             return v
         }
 
-        for (index, op) in module.function.ops.enumerated() {
+        let ops = module.function.ops
+        guard start >= 0 && start <= ops.count else { throw InterpreterError.badOp("start op \(start) is outside forward") }
+        for index in start..<ops.count {
+            let op = ops[index]
             let result: Tensor
             switch op.kind {
             case .embed:
@@ -128,10 +146,11 @@ public final class Interpreter {
                 result = Tensor(shape: a.shape, data: Kernels.add(a.data, b.data))
             }
             env[op.result] = result
+            if capture.contains(op.result) { captured[op.result] = result }
             for v in dying[index] { env[v] = nil }
         }
         cache.length = past + m
         guard let logits = env[module.function.result] else { throw InterpreterError.badOp("the returned value was never computed") }
-        return logits
+        return (logits, captured)
     }
 }

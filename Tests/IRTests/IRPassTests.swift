@@ -28,7 +28,7 @@ final class IRPassTests: XCTestCase {
         let m = tinyModule(blocks: 3)
         var rw = Rewriter(m)
         rw.replaceAllUses(of: m.function.ops[16].result, with: m.function.ops[0].result)
-        let stats = try DeadCodeElimination().run(&rw)
+        let stats = try DeadCodeElimination().run(&rw, context: .structural)
         XCTAssertEqual(stats["ops erased"], .int(16))
         XCTAssertEqual(stats["parameters erased"], .int(9))
         XCTAssertEqual(stats["kv slots renumbered"], .int(2))
@@ -54,7 +54,7 @@ final class IRPassTests: XCTestCase {
         struct Breaker: Pass {
             let name = "break-things"
             let summary = "Points the head at a parameter of the wrong shape"
-            func run(_ r: inout Rewriter) throws -> PassStatistics {
+            func run(_ r: inout Rewriter, context: PassContext) throws -> PassStatistics {
                 try r.updateOp(r.module.function.result) { $0.operands[1] = .param("blk.0.ffn_down.weight") }
                 return PassStatistics()
             }
