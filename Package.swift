@@ -29,7 +29,7 @@ let package = Package(
         // The graph IR: module, ops, types, printer, parser, verifier, rewriter.
         .target(name: "PareIR", path: "IR", swiftSettings: release),
         // Rewrite passes, one file each, and the pass manager.
-        .target(name: "ParePasses", dependencies: ["PareIR", "PareInterpreter"], path: "passes", swiftSettings: release),
+        .target(name: "ParePasses", dependencies: ["PareIR", "PareInterpreter", "PareTokenizer", "CSHA256"], path: "passes", swiftSettings: release),
 
         // Checkpoint readers: GGUF (with dequantisation) and Hugging Face directories.
         .target(name: "PareCheckpoint", path: "Sources/Checkpoint", swiftSettings: release),

@@ -48,7 +48,7 @@ public struct PassStatistics: Sendable, Equatable, CustomStringConvertible {
     public var description: String { entries.map { "\($0.name) = \($0.value)" }.joined(separator: ", ") }
 }
 
-/// The passes Pare knows, by name. A full pass manager (pipelines, options, KL budgets) builds on this.
+/// The passes Pare knows, by name: what pipeline strings (`Pipeline.resolve`) and `pare passes` look up.
 public struct PassRegistry {
     /// A registered pass: its name, summary, options, and how to make one from option values.
     public struct Entry {
@@ -60,6 +60,25 @@ public struct PassRegistry {
         public var options: [OptionSpec]
         /// Makes an instance from validated options (throws `PassError.badOption` for inconsistent ones).
         public var make: (PassOptions) throws -> any Pass
+
+        /// Whether the pass prunes, when the registration says so.
+        public var declaredPruning: Bool?
+
+        /// True for pruning passes (KL-checked by the pass manager): as declared, else read from an instance made
+        /// with default options; nil when neither is possible (an option without default is required).
+        public var isPruning: Bool? {
+            declaredPruning ?? (try? PassOptions([:], specs: options, pass: name)).flatMap { try? make($0) }.map(\.isPruning)
+        }
+
+        /// Creates an entry; passes with options register one: `r.register(LayerPrune.entry)`.
+        public init(name: String, summary: String, options: [OptionSpec], isPruning: Bool? = nil,
+                    make: @escaping (PassOptions) throws -> any Pass) {
+            self.name = name
+            self.summary = summary
+            self.options = options
+            self.make = make
+            self.declaredPruning = isPruning
+        }
     }
 
     /// Registered passes in registration order.
@@ -72,13 +91,16 @@ public struct PassRegistry {
     public static var standard: PassRegistry {
         var r = PassRegistry()
         r.register { DeadCodeElimination() }
+        r.register(VocabPrune.entry)
+        r.register(LayerPrune.entry)
+        r.register(FFNPrune.entry)
         return r
     }
 
     /// Registers a pass without options under the name and summary of the pass it makes.
     public mutating func register(_ make: @escaping () -> any Pass) {
         let sample = make()
-        register(Entry(name: sample.name, summary: sample.summary, options: [], make: { _ in make() }))
+        register(Entry(name: sample.name, summary: sample.summary, options: [], isPruning: sample.isPruning, make: { _ in make() }))
     }
 
     /// Registers an entry (replacing one of the same name).

@@ -2,6 +2,7 @@
 import Foundation
 import PareIR
 import PareInterpreter
+import PareTokenizer
 
 /// Calibration data: token sequences in the *source* vocabulary's ids (before any vocabulary pruning),
 /// so that every module derived from one checkpoint reads the same text.
@@ -9,10 +10,14 @@ public struct Calibration: Sendable {
     public var sequences: [[Int]]
     /// Where the text came from and how it was cut: `calibration.txt, 8 x 128 tokens`.
     public var origin: String
+    /// The text of each window, when known. A module with a pruned vocabulary re-tokenizes it with its own
+    /// tokenizer (see `sequences(for:)`), so every calibration position stays usable after `vocab-prune`.
+    public var texts: [String]?
 
-    public init(sequences: [[Int]], origin: String) {
+    public init(sequences: [[Int]], origin: String, texts: [String]? = nil) {
         self.sequences = sequences
         self.origin = origin
+        self.texts = texts
     }
 
     /// Total tokens.
@@ -58,17 +63,9 @@ public final class PassContext {
         return calibration
     }
 
-    /// The calibration sequences in `m`'s token ids: each is cut at the first token `m`'s vocabulary lacks.
+    /// The calibration sequences in `m`'s token ids (see `Calibration.sequences(for:)`).
     public func sequences(for m: Module, pass: String = "kl") throws -> [[Int]] {
-        let cal = try requireCalibration(pass)
-        guard let map = m.vocabulary.idMap else { return cal.sequences }
-        var index: [Int: Int] = [:]
-        for (new, old) in map.enumerated() { index[old] = new }
-        return cal.sequences.map { seq in
-            var out: [Int] = []
-            for t in seq { guard let n = index[t] else { break }; out.append(n) }
-            return out
-        }.filter { !$0.isEmpty }
+        try requireCalibration(pass).sequences(for: m)
     }
 
     /// An interpreter for `m` over the shared store.
@@ -82,20 +79,51 @@ public final class PassContext {
         return try sequences(for: m, pass: pass).map { try interp.forward($0) }
     }
 
-    /// KL(before ‖ after) over the calibration set. `beforeLogits` may be passed when already computed.
-    public func kl(before: Module, after: Module, beforeLogits: [Tensor]? = nil, pass: String = "kl") throws -> KLStatistics {
-        let p = try beforeLogits ?? logits(before, pass: pass)
-        let q = try logits(after, pass: pass)
-        return try klStatistics(before: before, beforeLogits: p, after: after, afterLogits: q)
+    /// KL(before ‖ after) over the calibration set, both fed the same tokens (see `Calibration.comparison`).
+    public func kl(before: Module, after: Module, pass: String = "kl") throws -> KLStatistics {
+        let pairs = try requireCalibration(pass).comparison(before: before, after: after)
+        let a = try interpreter(before, pass: pass), b = try interpreter(after, pass: pass)
+        return try compareOnCalibration(pairs, before: before, after: after,
+                                        beforeLogits: { _, ids in try a.forward(ids) }, afterLogits: { _, ids in try b.forward(ids) })
     }
 }
 
-/// KL statistics from logits already computed on the same calibration set (sequences may be shorter for `after`
-/// when its vocabulary lacks a token; positions are compared up to the shorter length).
-public func klStatistics(before: Module, beforeLogits p: [Tensor], after: Module, afterLogits q: [Tensor]) throws -> KLStatistics {
-    var acc = KLAccumulator(keep: try vocabularyMapping(from: before.vocabulary, to: after.vocabulary))
-    for (a, b) in zip(p, q) {
-        for r in 0..<min(a.rows, b.rows) { acc.add(before: a.row(r), after: b.row(r)) }
+extension Calibration {
+    /// The calibration sequences in `m`'s token ids. For a module with a pruned vocabulary, each window's text is
+    /// tokenized with that module's own (pruned) tokenizer and cut to the window's length, so no position is lost;
+    /// without the text or the pruned tables (tables whose size differs from the id map), each sequence is cut at
+    /// the first token the vocabulary lacks.
+    public func sequences(for m: Module) -> [[Int]] {
+        guard let idMap = m.vocabulary.idMap else { return sequences }
+        if let texts, let bpe = m.vocabulary.bpe, bpe.tokens.count == idMap.count,
+           let tokenizer = PrunedTokenizers.shared.tokenizer(idMap, bpe) {
+            return zip(texts, sequences).map { text, seq in Array(tokenizer.encode(text).prefix(seq.count)) }.filter { !$0.isEmpty }
+        }
+        let mapper = CalibrationIDMapper(m.vocabulary)
+        return sequences.map(mapper.map).filter { !$0.isEmpty }
     }
-    return acc.statistics()
+
+    /// The token sequences on which `before` and `after` are compared: `after`'s sequences, and the same tokens in
+    /// `before`'s ids (every token `after` has, `before` has too, when `after` is a pruning of it).
+    public func comparison(before: Module, after: Module) throws -> [(before: [Int], after: [Int])] {
+        let inAfter = sequences(for: after)
+        guard let keep = try vocabularyMapping(from: before.vocabulary, to: after.vocabulary) else {
+            return inAfter.map { ($0, $0) }
+        }
+        return inAfter.map { seq in (seq.map { keep[$0] }, seq) }
+    }
+}
+
+/// Tokenizers of pruned vocabularies, built once per id map.
+final class PrunedTokenizers: @unchecked Sendable {
+    static let shared = PrunedTokenizers()
+    private var built: [IndexList: BPETokenizer] = [:]
+    private let lock = NSLock()
+
+    func tokenizer(_ idMap: IndexList, _ bpe: BPEModel) -> BPETokenizer? {
+        if let t = lock.withLock({ built[idMap] }) { return t }
+        guard let t = try? BPETokenizer(model: bpe) else { return nil }
+        lock.withLock { built[idMap] = t }
+        return t
+    }
 }

@@ -88,7 +88,8 @@ public func readIRText(_ path: String) throws -> String {
     return text
 }
 
-/// Loads a `.pir` module and re-opens the checkpoint it names, checking that it is the same file.
+/// Loads a `.pir` module and re-opens the checkpoint it names, checking that it is the same file. A pruned
+/// vocabulary (`id_map`) gets its BPE model and tokenizer re-derived from the source's (`prunedBPEModel`).
 public func loadPIR(_ path: String) throws -> LoadedModel {
     let text = try readIRText(path)
     let (parsed, sourceMap) = try parseModuleWithSourceMap(text, file: path)
@@ -108,14 +109,47 @@ public func loadPIR(_ path: String) throws -> LoadedModel {
        expected != found {
         throw LiftError.sourceChanged(pir: path, source: source, expected: expected, found: found)
     }
-    guard module.vocabulary.idMap == nil else {
-        throw LiftError.unsupportedVocabulary(path: path, detail: "a pruned vocabulary (id_map) needs the vocabulary pruning pass, which this build lacks")
+    guard module.vocabulary.idMap != nil else {
+        module.vocabulary.bpe = base.module.vocabulary.bpe
+        return LoadedModel(module: module, reader: base.reader, tokenizer: base.tokenizer)
     }
-    module.vocabulary.bpe = base.module.vocabulary.bpe
-    return LoadedModel(module: module, reader: base.reader, tokenizer: base.tokenizer)
+    guard let sourceBPE = base.module.vocabulary.bpe else {
+        throw LiftError.unsupportedVocabulary(path: path, detail: "its source \(source) has no BPE tables to prune")
+    }
+    let bpe = try prunedBPEModel(for: module.vocabulary, source: sourceBPE, path: path)
+    module.vocabulary.bpe = bpe
+    return LoadedModel(module: module, reader: base.reader, tokenizer: try BPETokenizer(model: bpe))
 }
 
-/// Just the tokenizer of a model (no lifting, no hashing): for `pare tokenize`.
+/// The BPE model of a pruned vocabulary, re-derived from the source checkpoint's model and the id map (the kept
+/// source ids; the kept merges are those among kept tokens, in source rank order): what `vocab-prune` built.
+/// Throws `LiftError.unsupportedVocabulary` naming `path` when the id map does not fit the source tokenizer, keeps
+/// a token without the parts of a merge that makes it, or disagrees with the declared merges or special tokens.
+public func prunedBPEModel(for vocabulary: Vocabulary, source: BPEModel, path: String) throws -> BPEModel {
+    guard let idMap = vocabulary.idMap else { return source }
+    let ids = Array(idMap)
+    if let bad = ids.first(where: { $0 >= source.tokens.count }) {
+        throw LiftError.unsupportedVocabulary(path: path, detail: "id_map names source token \(bad), but the source tokenizer has \(source.tokens.count) tokens")
+    }
+    let unclosed = source.unclosedTokens(keeping: ids)
+    if let t = unclosed.first {
+        throw LiftError.unsupportedVocabulary(path: path, detail: "id_map keeps source token \(t) \(source.tokens[t].debugDescription) but not the "
+            + "parts of a merge that makes it (\(unclosed.count) such tokens); the pruned tokenizer would not match the original: re-run vocab-prune")
+    }
+    let bpe = try source.pruned(keeping: ids)
+    guard bpe.merges.count == vocabulary.mergeCount else {
+        throw LiftError.unsupportedVocabulary(path: path, detail: "the vocabulary declares \(vocabulary.mergeCount) merges, but the source merges among "
+            + "the tokens of its id_map are \(bpe.merges.count)")
+    }
+    for s in vocabulary.specials where s.id < bpe.tokens.count && bpe.tokens[s.id] != s.text {
+        throw LiftError.unsupportedVocabulary(path: path, detail: "special \(s.role) = \(s.id) is \(s.text.debugDescription), but token \(s.id) of "
+            + "the pruned vocabulary (source token \(ids[s.id])) is \(bpe.tokens[s.id].debugDescription)")
+    }
+    return bpe
+}
+
+/// Just the tokenizer of a model (no lifting, no hashing, except for a `.pir`: its source is re-opened and checked,
+/// and a pruned vocabulary gets its pruned tokenizer, ids in the module's vocabulary): for `pare tokenize`.
 public func loadTokenizer(_ path: String) throws -> BPETokenizer {
     switch try detectFormat(path) {
     case .gguf:

@@ -16,9 +16,12 @@ struct Pare: ParsableCommand {
               pare tokenize qwen.gguf --text 'def f():' --json
               pare logits qwen.pir --prompt 'def fib(n):' --top 5 --json
               pare generate qwen.gguf --prompt 'def fib(n):' --max-tokens 64
+              pare opt qwen.gguf --passes 'layer-prune{count=3},ffn-prune{drop=256}' --kl-budget 0.5 -o small.pir
+              pare kl qwen.gguf small.pir --json         # KL(original ‖ pruned) on calibration code
+              pare passes                                # the passes and their options
 
-            Exit codes: 0 success, 1 internal error, 3 bad input file (checkpoint, tokenizer, IR text), 4 the IR failed verification, 64 bad command-line arguments.
+            Exit codes: 0 success (also when `pare opt` rejects a pass over its KL budget), 1 internal error or a pass that failed, 3 bad input file (checkpoint, tokenizer, IR text, calibration text), 4 the IR failed verification, 64 bad command-line arguments (including a bad pipeline string or pass option).
             """,
-        subcommands: [DumpIR.self, Verify.self, Tokenize.self, Logits.self, Generate.self, Bench.self]
+        subcommands: [DumpIR.self, Verify.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Stats.self, Opt.self, KL.self, Passes.self]
     )
 }

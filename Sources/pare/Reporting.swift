@@ -5,6 +5,7 @@ import PareCheckpoint
 import PareFrontend
 import PareIR
 import PareInterpreter
+import ParePasses
 import PareTokenizer
 
 /// Writes a line to standard error.
@@ -13,7 +14,8 @@ func note(_ s: String) {
 }
 
 /// Runs a subcommand body; typed errors become `error: ...` on stderr and an exit code:
-/// 3 for a bad input file (checkpoint, tokenizer, IR text), 4 for IR that fails verification, 1 otherwise.
+/// 3 for a bad input file (checkpoint, tokenizer, IR text, calibration text), 4 for IR that fails verification (also
+/// after a pass), 64 for a bad pipeline string or pass option, 1 otherwise (a pass that failed).
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
@@ -34,6 +36,16 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let e as TokenizerError {
         note("error: " + (e.errorDescription ?? "\(e)"))
         throw ExitCode(3)
+    } catch let e as PipelineError {
+        note(e.localizedDescription)
+        throw ExitCode(64)
+    } catch let e as CalibrationError {
+        note("error: " + (e.errorDescription ?? "\(e)"))
+        throw ExitCode(3)
+    } catch let e as PassFailure {
+        note("error: " + (e.errorDescription ?? "\(e)"))
+        if case PassError.badOption = e.underlying { throw ExitCode(64) }  // an option the module makes impossible
+        throw ExitCode(e.isVerificationFailure ? 4 : 1)
     } catch let e as LocalizedError {
         note("error: " + (e.errorDescription ?? "\(e)"))
         throw ExitCode(1)

@@ -1,7 +1,8 @@
 // Runs one golden `.pir` file: its `// RUN:` action, its expected diagnostics, its CHECK lines, and its round trip.
 //
 // A golden file is IR text plus directive comments:
-//   // RUN: roundtrip | verify | <pass>     the action (exactly one RUN line; any registered pass name)
+//   // RUN: roundtrip | verify | <pass>     the action (exactly one RUN line; any registered pass name,
+//                                          optionally with options: `ffn-prune{drop=4,strategy=top}`)
 //   // CHECK: ... (and -NEXT, -SAME, -NOT)  checked against the action's output by FileCheck
 //   // expected-error@+1 {{text}}           an error whose message contains `text`, on the line 1 below
 //   // expected-warning@-2 {{text}}         likewise for warnings (and expected-note for notes)
@@ -69,7 +70,7 @@ enum GoldenRunner {
     static func run(_ g: GoldenFile) -> [String] {
         var failures = g.errors
         guard let action = g.action else { return failures }
-        let pass = PassRegistry.standard.pass(named: action)
+        let pass = makePass(action)
         guard ["roundtrip", "verify"].contains(action) || pass != nil else {
             let known = (["roundtrip", "verify"] + PassRegistry.standard.names).joined(separator: ", ")
             return failures + ["\(g.name): error: unknown RUN action '\(action)'; expected one of \(known)"]
@@ -119,6 +120,13 @@ enum GoldenRunner {
             }
         }
         return failures + FileCheck(checks: g.text, file: g.name).run(on: output)
+    }
+
+    /// The pass a RUN action names, with default options (`dce`) or with options in pipeline syntax
+    /// (`ffn-prune{drop=4,strategy=top}`, parsed and validated by `Pipeline`); nil if unknown or rejected.
+    static func makePass(_ action: String) -> (any Pass)? {
+        guard let scheduled = try? Pipeline(parsing: action).resolve(), scheduled.count == 1 else { return nil }
+        return scheduled[0].pass
     }
 
     /// Matches diagnostics (and their notes) against expectations; every error and warning must be expected,

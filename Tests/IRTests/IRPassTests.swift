@@ -6,7 +6,8 @@ import ParePasses
 final class IRPassTests: XCTestCase {
     func testRegistry() throws {
         let reg = PassRegistry.standard
-        XCTAssertEqual(reg.names, ["dce"])
+        XCTAssertEqual(Set(reg.names), ["dce", "vocab-prune", "layer-prune", "ffn-prune"])
+        XCTAssertEqual(reg.names.count, Set(reg.names).count, "a pass is registered twice")
         let dce = try XCTUnwrap(reg.pass(named: "dce"))
         XCTAssertEqual(dce.summary, "Erase ops whose results are unused, then parameters no op reads")
         XCTAssertNil(reg.pass(named: "DCE"))

@@ -1,0 +1,133 @@
+// Calibration sets: a code file tokenized and cut into evenly spaced windows that start at line starts, in
+// source-vocabulary ids; and where Pare's shipped corpora (data/) are found at run time.
+import Foundation
+import PareIR
+import ParePasses
+import PareTokenizer
+
+/// A calibration request or file Pare cannot use; messages say what to change.
+public enum CalibrationError: Error, LocalizedError, Equatable {
+    /// `samples` outside 1...256.
+    case badSamples(Int)
+    /// `length` outside 8...2048.
+    case badLength(Int)
+    /// The file does not exist or cannot be read.
+    case unreadable(path: String, reason: String)
+    /// The file has fewer tokens than `samples x length`.
+    case tooShort(path: String, tokens: Int, samples: Int, length: Int)
+    /// The shipped corpus was not found.
+    case noShippedData(file: String, searched: [String])
+
+    /// What is wrong and what to change.
+    public var errorDescription: String? {
+        switch self {
+        case .badSamples(let n):
+            return "calibration samples must be in \(calibrationSamples.lowerBound)...\(calibrationSamples.upperBound), got \(n)"
+        case .badLength(let n):
+            return "calibration length must be in \(calibrationLength.lowerBound)...\(calibrationLength.upperBound) tokens, got \(n)"
+        case let .unreadable(path, reason):
+            return "calibration file \(path): \(reason)"
+        case let .tooShort(path, tokens, samples, length):
+            return "calibration file \(path) has \(tokens) tokens; \(samples) samples of \(length) tokens need \(samples * length): "
+                + "give a longer file, or fewer or shorter samples (--calibration-samples, --calibration-length)"
+        case let .noShippedData(file, searched):
+            return "Pare's shipped \(file) was not found (looked in \(searched.joined(separator: ", "))); "
+                + "set PARE_DATA to the folder holding it (the repository's data/), or give a file explicitly"
+        }
+    }
+}
+
+/// Valid numbers of calibration sequences.
+public let calibrationSamples = 1...256
+/// Valid calibration sequence lengths, in tokens.
+public let calibrationLength = 8...2048
+
+/// The default calibration file, relative to the data folder.
+public let defaultCalibrationFile = "calibration/code.txt"
+/// The default vocabulary corpus, relative to the data folder.
+public let defaultCorpusFile = "corpus/code.txt"
+
+/// Where Pare's shipped data (the `data/` folder of the repository) is found, in order: `$PARE_DATA`; the
+/// package this binary was built from (from this source file's path at build time); folders above the executable.
+public enum PareData {
+    /// The folders searched, most specific first.
+    public static var candidates: [String] {
+        var c: [String] = []
+        if let env = ProcessInfo.processInfo.environment["PARE_DATA"], !env.isEmpty { c.append(env) }
+        // Sources/Frontend/Calibration.swift -> the package root.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        c.append(root.appendingPathComponent("data").path)
+        var dir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            c.append(dir.appendingPathComponent("data").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        var seen = Set<String>()
+        return c.filter { seen.insert($0).inserted }
+    }
+
+    /// The path of `file` (e.g. `calibration/code.txt`) in the first candidate folder that has it.
+    public static func path(_ file: String) throws -> String {
+        let all = candidates
+        guard let dir = all.first(where: { FileManager.default.fileExists(atPath: $0 + "/" + file) }) else {
+            throw CalibrationError.noShippedData(file: "data/" + file, searched: all)
+        }
+        return dir + "/" + file
+    }
+}
+
+/// Tokenizes the calibration file at `path` (default: the shipped `data/calibration/code.txt`) with `tokenizer`
+/// and cuts `samples` windows of `length` tokens, evenly spaced over the file and disjoint, each starting at the
+/// start of a line when one lies between its neighbours (the one nearest its even position). Deterministic.
+/// Ids are the tokenizer's; when it is a pruned vocabulary's, `idMap` (new -> source id) turns them into source ids.
+public func loadCalibration(path: String?, tokenizer: BPETokenizer, samples: Int, length: Int,
+                            idMap: IndexList? = nil) throws -> Calibration {
+    guard calibrationSamples.contains(samples) else { throw CalibrationError.badSamples(samples) }
+    guard calibrationLength.contains(length) else { throw CalibrationError.badLength(length) }
+    let file = try path ?? PareData.path(defaultCalibrationFile)
+    let shown = path ?? "data/" + defaultCalibrationFile
+    guard FileManager.default.fileExists(atPath: file) else { throw CalibrationError.unreadable(path: shown, reason: "no such file") }
+    guard let data = FileManager.default.contents(atPath: file) else {
+        throw CalibrationError.unreadable(path: shown, reason: "permission denied or not a file")
+    }
+    guard let text = String(data: data, encoding: .utf8) else { throw CalibrationError.unreadable(path: shown, reason: "not UTF-8 text") }
+
+    var ids = tokenizer.encode(text)
+    guard ids.count >= samples * length else {
+        throw CalibrationError.tooShort(path: shown, tokens: ids.count, samples: samples, length: length)
+    }
+    let starts = windowStarts(tokens: ids.count, samples: samples, length: length) { t in
+        t == 0 || tokenizer.decode([ids[t - 1]]).hasSuffix("\n")
+    }
+    let texts = starts.map { tokenizer.decode(Array(ids[$0..<($0 + length)])) }
+    if let idMap { ids = ids.map { $0 < idMap.count ? idMap[$0] : $0 } }
+    let digest = data.withUnsafeBytes { sha256Hex($0) }
+    return Calibration(sequences: starts.map { Array(ids[$0..<($0 + length)]) },
+                       origin: "\(shown) (sha256 \(digest.prefix(12))), \(samples) x \(length) of its \(ids.count) tokens",
+                       texts: texts)
+}
+
+/// Start indices of `samples` disjoint windows of `length` over `tokens` positions (requires tokens >= samples x
+/// length). Window i aims at i x (tokens - length) / (samples - 1); it may move anywhere between the end of the
+/// previous window and the latest start that leaves room for the next one, to the line start nearest its aim.
+func windowStarts(tokens: Int, samples: Int, length: Int, isLineStart: (Int) -> Bool) -> [Int] {
+    let span = tokens - length
+    let aims = (0..<samples).map { samples == 1 ? 0 : $0 * span / (samples - 1) }
+    var starts: [Int] = []
+    var low = 0
+    for (i, aim) in aims.enumerated() {
+        let high = i == samples - 1 ? span : aims[i + 1] - length
+        var best = aim
+        var d = 0
+        search: while aim - d >= low || aim + d <= high {
+            for t in [aim - d, aim + d] where t >= low && t <= high && isLineStart(t) {
+                best = t
+                break search
+            }
+            d += 1
+        }
+        starts.append(best)
+        low = best + length
+    }
+    return starts
+}
