@@ -125,6 +125,7 @@ public struct LayerPrune: Pass {
             guard (1...2).contains(ends.count), let a = Int(ends[0]), let b = Int(ends[ends.count - 1]), a >= 0, a <= b else {
                 throw bad("expects block indices like 3;7 or 3..5;9")
             }
+            guard b < 100_000, out.count + (b - a) < 100_000 else { throw bad("names more blocks than any model has") }
             out += Array(a...b)
         }
         guard !out.isEmpty else { throw bad("names no block") }

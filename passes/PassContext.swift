@@ -114,16 +114,17 @@ extension Calibration {
     }
 }
 
-/// Tokenizers of pruned vocabularies, built once per id map.
+/// Tokenizers of pruned vocabularies, built once per (id map, BPE tables): two checkpoints pruned to the same
+/// id list in one process do not share a tokenizer.
 final class PrunedTokenizers: @unchecked Sendable {
     static let shared = PrunedTokenizers()
-    private var built: [IndexList: BPETokenizer] = [:]
+    private var built: [IndexList: [(bpe: BPEModel, tokenizer: BPETokenizer)]] = [:]
     private let lock = NSLock()
 
     func tokenizer(_ idMap: IndexList, _ bpe: BPEModel) -> BPETokenizer? {
-        if let t = lock.withLock({ built[idMap] }) { return t }
+        if let t = lock.withLock({ built[idMap]?.first { $0.bpe == bpe }?.tokenizer }) { return t }
         guard let t = try? BPETokenizer(model: bpe) else { return nil }
-        lock.withLock { built[idMap] = t }
+        lock.withLock { built[idMap, default: []].append((bpe, t)) }
         return t
     }
 }

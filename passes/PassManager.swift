@@ -188,7 +188,11 @@ public struct PassManager {
             do { stats = try pass.run(&rewriter, context: context) } catch { throw failure(error) }
             let seconds = Date().timeIntervalSince(t0)
             var candidate = rewriter.module
-            let changed = rewriter.changed
+            // Decision records alone are not a change: a pass that recorded what it considered but sliced nothing
+            // (e.g. ffn-prune{keep=<full width>}) is reported unchanged and gets no KL check or decision number.
+            var withoutRecords = candidate
+            withoutRecords.metadata.removeAll { $0.key.hasPrefix(prefix + ".") }
+            let changed = rewriter.changed && withoutRecords != current
             if verify && changed {
                 let d = PareIR.verify(candidate)
                 if d.contains(where: { $0.severity == .error }) {

@@ -18,7 +18,7 @@ mkdir -p "$out"
 recipe="${RECIPE:-vocab-prune,layer-prune{count=3},ffn-prune{drop=256}}"
 
 echo "== recipe: $recipe" >&2
-/usr/bin/time -v "$pare" opt "$model" --passes "$recipe" -o "$out/recipe.pir" --json \
+/usr/bin/time -v "$pare" opt "$model" --passes "$recipe" -o "$out/recipe.pir" --dump-dir "$out/recipe-dumps" --json \
   > "$out/recipe.json" 2> "$out/recipe.stderr"
 grep -E "Elapsed \(wall clock\)|Maximum resident set size" "$out/recipe.stderr" | tee "$out/recipe.time" >&2
 
@@ -46,9 +46,12 @@ for p in "${prompts[@]}"; do
   done
 done
 
+# The criteria start from the same vocabulary-pruned module the recipe's layer-prune saw.
+vocab="$out/recipe-dumps/01-vocab-prune.pir"
 for c in kl bi angular ppl; do
   echo "== layer-prune{count=3,criterion=$c}" >&2
-  "$pare" opt "$model" --passes "layer-prune{count=3,criterion=$c}" -o "$out/layers-$c.pir" --json > "$out/layers-$c.json"
-  "$pare" kl "$model" "$out/layers-$c.pir" --json > "$out/kl-layers-$c.json"
+  "$pare" opt "$vocab" --passes "layer-prune{count=3,criterion=$c}" -o "$out/layers-$c.pir" --json > "$out/layers-$c.json"
+  "$pare" kl "$vocab" "$out/layers-$c.pir" --calibration "$out/humaneval-prompts.txt" --calibration-samples 16 \
+    --calibration-length 128 --json > "$out/kl-layers-$c-humaneval.json"
 done
 echo "results in $out" >&2

@@ -215,7 +215,7 @@ final class PassManagerTests: XCTestCase {
         let dir = try TempDir(prefix: "pare-opt-cal")
         let short = try dir.write("short.py", text: "x = 1\n")
         let c = try PareCLI.run(["opt", smol, "--passes", "dce", "--calibration", short])
-        assertFailure(c, status: 3, stderrContains: ["error: calibration file \(short) has ", "need 1024"])
+        assertFailure(c, status: 3, stderrContains: ["error: calibration file \(short) has ", "4 samples of 128 tokens need 512"])
     }
 
     func testKLOfAModelWithItselfIsZero() throws {
