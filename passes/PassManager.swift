@@ -404,19 +404,9 @@ func prepareDumpDirectory(_ dir: String) throws {
     for name in old { try? fm.removeItem(atPath: dir + "/" + name) }
 }
 
-/// Writes a module's text atomically: a temporary file beside `path`, then a rename.
+/// Writes a module's text atomically (see `writeTextAtomically`).
 func writeDump(_ m: Module, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    do {
-        try Data(printModule(m).utf8).write(to: tmp)
-        if FileManager.default.fileExists(atPath: path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-        } else {
-            try FileManager.default.moveItem(at: tmp, to: url)
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: tmp)
-        throw PassDumpError(path: path, reason: error.localizedDescription)
+    do { try writeTextAtomically(printModule(m), to: path) } catch let e as IRWriteError {
+        throw PassDumpError(path: path, reason: e.reason)
     }
 }

@@ -55,20 +55,10 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// Writes `text` to `path` atomically: a temporary file beside it, then a rename.
+/// Writes IR text to `path` atomically; a failure is a bad-output-file error (exit 3).
 func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    do {
-        try Data(text.utf8).write(to: tmp)
-        if FileManager.default.fileExists(atPath: path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-        } else {
-            try FileManager.default.moveItem(at: tmp, to: url)
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: tmp)
-        throw CheckpointError.cannotOpen(path: path, reason: "cannot write: \(error.localizedDescription)")
+    do { try writeTextAtomically(text, to: path) } catch let e as IRWriteError {
+        throw CheckpointError.cannotOpen(path: path, reason: "cannot write: \(e.reason)")
     }
 }
 
