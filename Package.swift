@@ -47,7 +47,7 @@ let package = Package(
                                          "PareCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pare", swiftSettings: release),
 
-        .testTarget(name: "IRTests", dependencies: ["PareIR", "ParePasses", "PareInterpreter"], path: "Tests/IRTests",
+        .testTarget(name: "IRTests", dependencies: ["PareIR", "ParePasses", "PareInterpreter", "PareTokenizer"], path: "Tests/IRTests",
                     resources: [.copy("Golden")]),
         .testTarget(name: "CheckpointTests", dependencies: ["PareCheckpoint"], path: "Tests/CheckpointTests",
                     resources: [.copy("Fixtures")]),

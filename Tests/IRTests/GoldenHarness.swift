@@ -6,12 +6,16 @@
 //   // CHECK: ... (and -NEXT, -SAME, -NOT)  checked against the action's output by FileCheck
 //   // expected-error@+1 {{text}}           an error whose message contains `text`, on the line 1 below
 //   // expected-warning@-2 {{text}}         likewise for warnings (and expected-note for notes)
+//   // TOKENIZER: tok.json                  a tokenizer.json in the file's folder whose BPE tables are set on the
+//                                          parsed module before a pass runs (parsed IR text carries none)
+// `%S` in the RUN line stands for the golden file's folder, as in LLVM lit: `vocab-prune{corpus=%S/corpus.txt}`.
 // The diagnostics the verifier produces must be exactly the expected ones. Comment lines before the `// pare ir v1`
 // header describe the test. From the header on, with directive lines removed, the text must equal what the printer
 // prints for it (print(parse(t)) == t), so every golden file is canonical.
 import Foundation
 import PareIR
 import ParePasses
+import PareTokenizer
 
 struct GoldenFile {
     struct Expectation: Equatable {
@@ -23,6 +27,8 @@ struct GoldenFile {
     let name: String
     let text: String
     var action: String?
+    /// The `// TOKENIZER:` file name, relative to the golden file's folder.
+    var tokenizer: String?
     var expectations: [Expectation] = []
     /// The IR text without directive lines: what the printer must reproduce.
     var irText = ""
@@ -40,6 +46,10 @@ struct GoldenFile {
             if trimmed.hasPrefix("// RUN:") {
                 if action != nil { errors.append("\(name):\(i + 1): error: second RUN line") }
                 action = trimmed.dropFirst("// RUN:".count).trimmingCharacters(in: .whitespaces)
+                continue
+            }
+            if trimmed.hasPrefix("// TOKENIZER:") {
+                tokenizer = trimmed.dropFirst("// TOKENIZER:".count).trimmingCharacters(in: .whitespaces)
                 continue
             }
             if trimmed.hasPrefix("// CHECK") { continue }
@@ -69,7 +79,9 @@ enum GoldenRunner {
     /// Every failure of one golden file; empty when it passes.
     static func run(_ g: GoldenFile) -> [String] {
         var failures = g.errors
-        guard let action = g.action else { return failures }
+        guard let written = g.action else { return failures }
+        let folder = goldenRoot.appendingPathComponent(g.name).deletingLastPathComponent().path
+        let action = written.replacingOccurrences(of: "%S", with: folder)
         let pass = makePass(action)
         guard ["roundtrip", "verify"].contains(action) || pass != nil else {
             let known = (["roundtrip", "verify"] + PassRegistry.standard.names).joined(separator: ", ")
@@ -110,13 +122,27 @@ enum GoldenRunner {
         case "verify":
             output = diagnostics.map(\.description).joined(separator: "\n")
         default:
-            guard let m = module, let pass else { break }
+            guard var m = module, let pass else { break }
+            if let tok = g.tokenizer {
+                let path = folder + "/" + tok
+                do {
+                    let bpe = try TokenizerJSON.load(path: path).model
+                    if bpe.tokens.count != m.vocabulary.size || bpe.merges.count != m.vocabulary.mergeCount {
+                        failures.append("\(g.name): error: tokenizer \(tok) has \(bpe.tokens.count) tokens and \(bpe.merges.count) merges; "
+                                        + "the module's vocabulary has size \(m.vocabulary.size) and \(m.vocabulary.mergeCount) merges")
+                    }
+                    m.vocabulary.bpe = bpe
+                } catch {
+                    failures.append("\(g.name): error: cannot load tokenizer \(path): \(error.localizedDescription)")
+                    break
+                }
+            }
             do {
                 let r = try runPass(pass, on: m)
-                output = "// \(action): \(r.statistics)\n" + printModule(r.module)
+                output = "// \(written): \(r.statistics)\n" + printModule(r.module)
                 if r.changed != (r.module != m) { failures.append("\(g.name): error: rewriter's changed flag is wrong") }
             } catch {
-                failures.append("\(g.name): error: \(action) failed: \(error.localizedDescription)")
+                failures.append("\(g.name): error: \(written) failed: \(error.localizedDescription)")
             }
         }
         return failures + FileCheck(checks: g.text, file: g.name).run(on: output)
