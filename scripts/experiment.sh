@@ -15,7 +15,8 @@ pare="$root/.build/release/pare"
 model="$cache/models/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf"
 out="$root/out/experiment"
 mkdir -p "$out"
-recipe="${RECIPE:-vocab-prune,layer-prune{count=3},ffn-prune{drop=256}}"
+default_recipe='vocab-prune,layer-prune{count=3},ffn-prune{drop=256}'
+recipe="${RECIPE:-$default_recipe}"
 
 echo "== recipe: $recipe" >&2
 /usr/bin/time -v "$pare" opt "$model" --passes "$recipe" -o "$out/recipe.pir" --dump-dir "$out/recipe-dumps" --json \

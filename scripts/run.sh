@@ -13,7 +13,8 @@ pare="$root/.build/release/pare"
 model="$cache/models/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf"
 mkdir -p "$root/out"
 pruned="$root/out/qwen2.5-coder-0.5b-pruned.pir"
-"$pare" opt "$model" --passes "${PASSES:-vocab-prune,layer-prune{count=3},ffn-prune{drop=256}}" -o "$pruned"
+recipe='vocab-prune,layer-prune{count=3},ffn-prune{drop=256}'  # the paper's recipe scaled to 24 layers
+"$pare" opt "$model" --passes "${PASSES:-$recipe}" -o "$pruned"
 "$pare" stats "$model"
 "$pare" stats "$pruned"
 "$pare" generate "$pruned" --max-tokens "${MAX_TOKENS:-64}" \
