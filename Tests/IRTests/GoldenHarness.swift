@@ -82,10 +82,14 @@ enum GoldenRunner {
         guard let written = g.action else { return failures }
         let folder = goldenRoot.appendingPathComponent(g.name).deletingLastPathComponent().path
         let action = written.replacingOccurrences(of: "%S", with: folder)
-        let pass = makePass(action)
-        guard ["roundtrip", "verify"].contains(action) || pass != nil else {
-            let known = (["roundtrip", "verify"] + PassRegistry.standard.names).joined(separator: ", ")
-            return failures + ["\(g.name): error: unknown RUN action '\(action)'; expected one of \(known)"]
+        var pass: (any Pass)?
+        if !["roundtrip", "verify"].contains(action) {
+            switch makePass(action) {
+            case .success(let p): pass = p
+            case .failure(let error):
+                return failures + ["\(g.name): error: RUN action '\(action)' is not roundtrip, verify or one pass: "
+                                   + error.localizedDescription]
+            }
         }
 
         var diagnostics: [Diagnostic] = []
@@ -150,9 +154,13 @@ enum GoldenRunner {
 
     /// The pass a RUN action names, with default options (`dce`) or with options in pipeline syntax
     /// (`ffn-prune{drop=4,strategy=top}`, parsed and validated by `Pipeline`); nil if unknown or rejected.
-    static func makePass(_ action: String) -> (any Pass)? {
-        guard let scheduled = try? Pipeline(parsing: action).resolve(), scheduled.count == 1 else { return nil }
-        return scheduled[0].pass
+    /// The one pass a RUN action names, or why it names none (the pipeline parser's located message).
+    static func makePass(_ action: String) -> Result<any Pass, Error> {
+        Result {
+            let scheduled = try Pipeline(parsing: action).resolve()
+            guard scheduled.count == 1 else { throw PassError.unknownPass(action, known: PassRegistry.standard.names) }
+            return scheduled[0].pass
+        }
     }
 
     /// Matches diagnostics (and their notes) against expectations; every error and warning must be expected,

@@ -94,6 +94,24 @@ final class IRFileCheckTests: XCTestCase {
         XCTAssertTrue(f.first?.contains("not in canonical form") ?? false, "\(f)")
     }
 
+    /// The TOKENIZER directive is what gives a parsed module its BPE tables: without it, or with a missing file,
+    /// the vocab-prune golden file fails instead of passing vacuously; `%S` resolves to the file's folder.
+    func testHarnessTokenizerDirectiveIsRequiredAndChecked() throws {
+        let name = "vocab-prune/used_tokens.pir"
+        let text = try String(contentsOf: GoldenRunner.goldenRoot.appendingPathComponent(name), encoding: .utf8)
+        XCTAssertEqual(GoldenRunner.run(GoldenFile(name: name, text: text)), [])
+        let without = text.replacingOccurrences(of: "// TOKENIZER: tokenizer.json\n", with: "")
+        XCTAssertNotEqual(without, text)
+        let f1 = GoldenRunner.run(GoldenFile(name: name, text: without))
+        XCTAssertTrue(f1.contains { $0.contains("vocab-prune") && $0.contains("failed") }, "\(f1)")
+        let missing = text.replacingOccurrences(of: "// TOKENIZER: tokenizer.json", with: "// TOKENIZER: missing.json")
+        let f2 = GoldenRunner.run(GoldenFile(name: name, text: missing))
+        XCTAssertTrue(f2.contains { $0.contains("cannot load tokenizer") && $0.contains("missing.json") }, "\(f2)")
+        let noSubstitution = text.replacingOccurrences(of: "%S/used.txt", with: "used.txt")
+        let f3 = GoldenRunner.run(GoldenFile(name: name, text: noSubstitution))
+        XCTAssertTrue(f3.contains { $0.contains("used.txt") && $0.contains("no such file") && $0.contains("corpus") }, "a corpus path without %S must not resolve: \(f3)")
+    }
+
     func testHarnessRejectsAFailingCheckAndAMissingRunLine() {
         XCTAssertEqual(GoldenRunner.run(GoldenFile(name: "bad.pir", text: "// RUN: dce\n// CHECK: ops erased = 7\n" + tinyText)).count, 1)
         XCTAssertEqual(GoldenRunner.run(GoldenFile(name: "bad.pir", text: "// CHECK: module\n" + tinyText)).count, 1)
