@@ -1,5 +1,6 @@
 // Typed errors of the tokenizer: inconsistent BPE tables, unknown pre-tokenizers, malformed tokenizer files.
 import Foundation
+import PareIR
 
 /// What went wrong building a tokenizer or reading its tables. Every message names the source and the culprit.
 public enum TokenizerError: Error, LocalizedError, Equatable {
@@ -55,19 +56,5 @@ public enum TokenizerError: Error, LocalizedError, Equatable {
     }
 }
 
-/// A token string as a readable, escaped literal for messages.
-func quoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 || u.value == 0x7F { out += "\\u{\(String(u.value, radix: 16))}" } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
-}
+/// A token string as a readable, escaped literal for messages (the IR's string quoting).
+func quoted(_ s: String) -> String { quoteIRString(s) }

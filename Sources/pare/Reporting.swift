@@ -21,37 +21,30 @@ func reportingErrors(_ body: () throws -> Void) throws {
         try body()
     } catch let e as ExitCode {
         throw e
-    } catch let e as VerificationError {
-        note(e.localizedDescription)
-        throw ExitCode(4)
-    } catch let e as CheckpointError {
-        note("error: " + (e.errorDescription ?? "\(e)"))
-        throw ExitCode(3)
-    } catch let e as LiftError {
-        note("error: " + (e.errorDescription ?? "\(e)"))
-        throw ExitCode(3)
-    } catch let e as IRParseError {
-        note(e.localizedDescription)
-        throw ExitCode(3)
-    } catch let e as TokenizerError {
-        note("error: " + (e.errorDescription ?? "\(e)"))
-        throw ExitCode(3)
-    } catch let e as PipelineError {
-        note(e.localizedDescription)
-        throw ExitCode(64)
-    } catch let e as CalibrationError {
-        note("error: " + (e.errorDescription ?? "\(e)"))
-        throw ExitCode(3)
-    } catch let e as PassFailure {
-        note("error: " + (e.errorDescription ?? "\(e)"))
-        if case PassError.badOption = e.underlying { throw ExitCode(64) }  // an option the module makes impossible
-        throw ExitCode(e.isVerificationFailure ? 4 : 1)
-    } catch let e as LocalizedError {
-        note("error: " + (e.errorDescription ?? "\(e)"))
-        throw ExitCode(1)
     } catch {
-        note("error: \(error)")
-        throw ExitCode(1)
+        let (message, code) = report(error)
+        note(message)
+        throw ExitCode(code)
+    }
+}
+
+/// The stderr message and exit code for an error. Errors whose text already starts with a location
+/// (`file:line:col: error:`, `pipeline:1:5: error:`) or a heading are printed as they are.
+func report(_ error: Error) -> (message: String, code: Int32) {
+    func plain(_ e: LocalizedError) -> String { "error: " + (e.errorDescription ?? "\(e)") }
+    switch error {
+    case let e as VerificationError: return (e.localizedDescription, 4)
+    case let e as IRParseError: return (e.localizedDescription, 3)
+    case let e as PipelineError: return (e.localizedDescription, 64)
+    case let e as CheckpointError: return (plain(e), 3)
+    case let e as LiftError: return (plain(e), 3)
+    case let e as TokenizerError: return (plain(e), 3)
+    case let e as CalibrationError: return (plain(e), 3)
+    case let e as PassFailure:
+        if case PassError.badOption = e.underlying { return (plain(e), 64) }  // an option the module makes impossible
+        return (plain(e), e.isVerificationFailure ? 4 : 1)
+    case let e as LocalizedError: return (plain(e), 1)
+    default: return ("error: \(error)", 1)
     }
 }
 
