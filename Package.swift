@@ -2,7 +2,7 @@
 // Pare: a compiler that makes code LLMs smaller and faster on ordinary machines.
 //
 // Data flows one way, and the targets follow it:
-//   Checkpoint (GGUF, safetensors) -> Frontend (lift) -> IR -> passes -> Interpreter -> pare (CLI)
+//   Checkpoint (GGUF, safetensors) -> Frontend (lift) -> IR -> passes -> Lowering -> Plan -> Runtime -> pare (CLI)
 // Nothing lower in that chain imports something higher. `IR/` depends on nothing of ours.
 import PackageDescription
 
@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // OpenBLAS (Debian libopenblas-dev) for every matrix product.
@@ -25,6 +26,12 @@ let package = Package(
 
         // SHA-256 in C: x86 SHA-NI instructions when the CPU has them, portable code otherwise.
         .target(name: "CSHA256", path: "Sources/CSHA256"),
+
+        // CRC-32C (Castagnoli) in C: SSE4.2 instructions when the CPU has them, a table otherwise. Plan checksums.
+        .target(name: "CCRC32C", path: "Sources/CCRC32C"),
+        // protobuf-c (Debian libprotobuf-c-dev), for the C plan reader.
+        .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
+                       providers: [.apt(["libprotobuf-c-dev"])]),
 
         // The graph IR: module, ops, types, printer, parser, verifier, rewriter.
         .target(name: "PareIR", path: "IR", swiftSettings: release),
@@ -41,10 +48,22 @@ let package = Package(
         .target(name: "PareFrontend",
                 dependencies: ["PareIR", "PareCheckpoint", "PareTokenizer", "PareInterpreter", "ParePasses", "CSHA256"],
                 path: "Sources/Frontend", swiftSettings: release),
+        // The execution plan: plan.proto (generated code in Generated/), codec, validation, plan directory I/O.
+        .target(name: "ParePlan",
+                dependencies: ["CCRC32C", "CSHA256", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                path: "Sources/Plan", exclude: ["plan.proto"], swiftSettings: release),
+        // A C reader of plan.pb on libprotobuf-c: proves the format is language-neutral.
+        .executableTarget(name: "pare-plan-dump", dependencies: ["CProtobufC"], path: "Sources/PlanReaderC"),
+        // Lowering: a lowered IR module plus its weights -> an execution plan and its weight blob.
+        .target(name: "PareLowering", dependencies: ["PareIR", "PareInterpreter", "ParePlan"],
+                path: "Sources/Lowering", swiftSettings: release),
+        // The runtime: loads a plan, runs prefill (sgemm) and decode (sgemv) with a KV cache, samples, streams.
+        .target(name: "PareRuntime", dependencies: ["ParePlan", "PareTokenizer", "PareIR", "CBLAS"],
+                path: "Sources/Runtime", swiftSettings: release),
         // The command line.
         .executableTarget(name: "pare",
                           dependencies: ["PareFrontend", "PareIR", "ParePasses", "PareInterpreter", "PareTokenizer",
-                                         "PareCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                         "PareCheckpoint", "PareLowering", "ParePlan", "PareRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pare", swiftSettings: release),
 
         .testTarget(name: "IRTests", dependencies: ["PareIR", "ParePasses", "PareInterpreter", "PareTokenizer"], path: "Tests/IRTests",
@@ -53,8 +72,11 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizerTests", dependencies: ["PareTokenizer", "PareIR"], path: "Tests/TokenizerTests",
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "PlanTests", dependencies: ["ParePlan"], path: "Tests/PlanTests"),
+        .testTarget(name: "RuntimeTests", dependencies: ["PareRuntime", "ParePlan", "PareTokenizer", "PareIR"], path: "Tests/RuntimeTests"),
         .testTarget(name: "ModelTests",
-                    dependencies: ["PareFrontend", "PareIR", "ParePasses", "PareInterpreter", "PareTokenizer", "PareCheckpoint"],
+                    dependencies: ["PareFrontend", "PareIR", "ParePasses", "PareInterpreter", "PareTokenizer", "PareCheckpoint",
+                                   "PareLowering", "ParePlan", "PareRuntime"],
                     path: "Tests/ModelTests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]

@@ -35,6 +35,20 @@ public enum OpKind: String, Sendable, Hashable, CaseIterable {
     case mul
     /// `add %a, %b`: elementwise sum.
     case add
+
+    // Lowered ops: what the lowering passes fuse the ops above into (docs/IR.md, "Lowered ops").
+
+    /// `qkv_rope %x, @w[, @b] {heads, kv_heads, head_dim, theta[, eps]}`: one product with the q, k and v rows packed
+    /// in `@w` (`[(heads + 2·kv_heads)·head_dim, in]`), plus bias, then rope on the q and k parts.
+    /// With `eps`, `x` is RMS-normalised first (the norm's weight is folded into `@w`'s columns).
+    case qkvRope = "qkv_rope"
+    /// `attention_qkv %qkv {heads, kv_heads, head_dim, kv_slot}`: `attention` reading q, k, v from one packed value.
+    case attentionQKV = "attention_qkv"
+    /// `swiglu %x, @w[ {eps}]`: `silu(x Wg^T) * (x Wu^T)` with gate rows then up rows packed in `@w` (`[2·ffn, in]`).
+    case swiglu
+
+    /// True for the ops that read and append to a KV cache slot (`kv_slot`).
+    public var isAttention: Bool { self == .attention || self == .attentionQKV }
 }
 
 /// Where an op came from in IR text, for diagnostics.

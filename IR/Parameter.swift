@@ -25,6 +25,20 @@ public enum ParameterView: Sendable, Hashable {
     /// Undo the row permutation GGUF conversion applies to llama Q/K projections
     /// (interleaved rotary pairs back to Hugging Face's half-split layout), for `heads` heads.
     case unpermuteRoPE(heads: Int)
+    /// Stack the rows of another parameter (`rows` of them, same column count) below this one's; for vectors
+    /// (biases), append its elements. Lowering packs q/k/v and gate/up into one matrix this way:
+    /// `load q | append_rows(@k, rows = 128)`.
+    case appendRows(String, rows: Int)
+    /// Multiply column j by element j of a vector parameter: an RMS norm's weight folded into the product after it.
+    case scaleCols(String)
+
+    /// The parameters this view reads (besides the tensor it applies to).
+    public var references: [String] {
+        switch self {
+        case .appendRows(let p, _), .scaleCols(let p): return [p]
+        case .rows, .cols, .unpermuteRoPE: return []
+        }
+    }
 
     /// The shape after this view, or nil when it does not apply to `shape`.
     public func apply(to shape: [Int]) -> [Int]? {
@@ -37,6 +51,12 @@ public enum ParameterView: Sendable, Hashable {
             return shape.dropLast() + [idx.count]
         case .unpermuteRoPE(let heads):
             guard let first = shape.first, heads > 0, first % (2 * heads) == 0 else { return nil }
+            return shape
+        case .appendRows(_, let rows):
+            guard shape.count == 1 || shape.count == 2, rows > 0 else { return nil }
+            return [shape[0] + rows] + shape.dropFirst()
+        case .scaleCols:
+            guard !shape.isEmpty else { return nil }
             return shape
         }
     }
@@ -70,6 +90,9 @@ public struct Parameter: Sendable, Hashable {
 
     /// Number of scalars.
     public var count: Int { shape.reduce(1, *) }
+
+    /// The other parameters its view chain reads (packed rows, folded norm weights), in order.
+    public var references: [String] { views.flatMap(\.references) }
 }
 
 /// An ordered list of indices, printed compactly as ranges: `[0..255, 300, 302..310]` (inclusive).

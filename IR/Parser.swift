@@ -417,7 +417,7 @@ private struct IRParser {
         var views: [ParameterView] = []
         while try accept("|") {
             let at = here
-            let v = try identifier("a view: rows(...), cols(...) or unpermute_rope(heads = N)")
+            let v = try identifier("a view: rows(...), cols(...), unpermute_rope(heads = N), append_rows(@p, rows = N) or scale_cols(@p)")
             try expect("(", "after '\(v)'")
             switch v {
             case "rows": views.append(.rows(try indexList()))
@@ -426,8 +426,16 @@ private struct IRParser {
                 try expectKeyword("heads", "in unpermute_rope(heads = N)")
                 try expect("=", "after 'heads'")
                 views.append(.unpermuteRoPE(heads: try nonNegative("the number of heads")))
+            case "append_rows":
+                let other = try symbol("the parameter whose rows are appended, e.g. @blk.0.attn_k.weight")
+                try expect(",", "after the parameter in append_rows(@p, rows = N)")
+                try expectKeyword("rows", "in append_rows(@p, rows = N)")
+                try expect("=", "after 'rows'")
+                views.append(.appendRows(other, rows: try nonNegative("the number of appended rows")))
+            case "scale_cols":
+                views.append(.scaleCols(try symbol("the vector parameter that scales the columns, e.g. @blk.0.attn_norm.weight")))
             default:
-                throw fail(.unexpectedToken, "unknown view '\(v)'; expected rows, cols or unpermute_rope", at: at)
+                throw fail(.unexpectedToken, "unknown view '\(v)'; expected rows, cols, unpermute_rope, append_rows or scale_cols", at: at)
             }
             try expect(")", "to close the view")
         }

@@ -143,6 +143,8 @@ private struct IRPrinter {
             case .rows(let idx): s += " | rows(\(idx))"
             case .cols(let idx): s += " | cols(\(idx))"
             case .unpermuteRoPE(let heads): s += " | unpermute_rope(heads = \(heads))"
+            case .appendRows(let q, let rows): s += " | append_rows(@\(spellName(q)), rows = \(rows))"
+            case .scaleCols(let q): s += " | scale_cols(@\(spellName(q)))"
             }
         }
         return s

@@ -21,7 +21,7 @@ public enum RewriteError: Error, LocalizedError, Equatable, Sendable {
         case .noSuchOp(let v): return "rewriter: no op defines \(v)"
         case .stillUsed(let v, let n): return "rewriter: cannot erase the op defining \(v): it still has \(n) use\(n == 1 ? "" : "s")"
         case .parameterStillUsed(let p, let n):
-            return "rewriter: cannot remove parameter @\(spellName(p)): \(n) op\(n == 1 ? "" : "s") still read it"
+            return "rewriter: cannot remove parameter @\(spellName(p)): \(n) op\(n == 1 ? "" : "s") or packed parameter view\(n == 1 ? "" : "s") still read it"
         case .noSuchParameter(let p): return "rewriter: no parameter @\(spellName(p)) is declared"
         case .valueAlreadyDefined(let v): return "rewriter: cannot insert an op defining \(v): the value is already defined"
         case .resultChanged(let v): return "rewriter: updateOp must not change the result value of the op defining \(v)"
@@ -155,7 +155,7 @@ public struct Rewriter {
     /// Removes the parameter named `name` (every declaration of it). Throws if an op still reads it.
     public mutating func removeParameter(_ name: String) throws {
         guard module.parameters.contains(where: { $0.name == name }) else { throw RewriteError.noSuchParameter(name) }
-        let n = users(ofParameter: name).count
+        let n = users(ofParameter: name).count + module.parameters.filter { $0.references.contains(name) }.count
         guard n == 0 else { throw RewriteError.parameterStillUsed(name, users: n) }
         module.parameters.removeAll { $0.name == name }
         changed = true

@@ -15,6 +15,8 @@
 //   P1  no parameter name is declared twice.
 //   P2  every view of the chain applies, and the declared shape == derivedShape().
 //   P3  the element type is a float type (f32, f16, bf16).
+//   P4  a view that reads another parameter names a declared one whose own chain reads none: append_rows(@p, rows = N)
+//       needs p of shape [N, cols] with the chain's cols ([N] for a vector); scale_cols(@g) needs g of shape [cols].
 //  Function
 //   F1  exactly one argument, `tensor<?xi32>`, with a non-numeric name (`%tokens`).
 //   F2  SSA: every value is defined once; every value operand is defined by the argument or an earlier op;
@@ -22,19 +24,25 @@
 //   F3  the function returns `tensor<?xVxf32>` with V == vocabulary.size.
 //  Ops
 //   O1  operand kinds and count match the op kind (embed: @table, %tokens; rms_norm: %x, @w; linear: %x, @w[, @b];
-//       rope, silu: %x; attention: %q, %k, %v; add, mul: %a, %b).
+//       rope, silu: %x; attention: %q, %k, %v; add, mul: %a, %b; qkv_rope: %x, @w[, @b]; attention_qkv: %qkv;
+//       swiglu: %x, @w).
 //   O2  every parameter operand is declared, with the rank the op needs (table [V, H], norm weight [n],
 //       linear weight [out, in], bias [out]) and matching widths (norm n == x's width, linear in == x's width,
 //       bias out == weight out).
 //   O3  required attributes are present, of the right kind and in range (rms_norm eps >= 0; rope heads, head_dim
 //       > 0, head_dim even, theta > 0; attention heads, kv_heads, head_dim > 0, kv_slot >= 0, heads % kv_heads == 0);
+//       lowered ops: qkv_rope as rope plus kv_heads; attention_qkv as attention; an optional `eps` (folded norm) on
+//       linear, qkv_rope and swiglu is >= 0; an optional `arena_offset` (plan-memory) on any op is >= 0;
 //       other attributes are warned about.
 //   O4  value operands are f32 activations `[?, n]` (embed's tokens: `tensor<?xi32>`), rope's width is
 //       heads * head_dim, attention's q width heads * head_dim and k, v widths kv_heads * head_dim, add and mul
-//       operands have equal types; and the result type equals the type the op computes from its operands.
+//       operands have equal types; qkv_rope's weight is [(heads + 2·kv_heads)·head_dim, in] (bias the same rows),
+//       attention_qkv's input that width, swiglu's weight [2·ffn, in]; and the result type equals the type the op
+//       computes from its operands.
 //   O5  an op's block is declared; in block b: rope and attention heads/kv_heads/head_dim equal b's dims
 //       (rope heads is b.heads or b.kv_heads); rms_norm and add width == b.hidden; silu and mul width == b.ffn
-//       (the FFN channel shared by gate, up and down). Outside blocks, rms_norm width == the blocks' hidden.
+//       (the FFN channel shared by gate, up and down); qkv_rope and attention_qkv dims equal b's; swiglu's width is
+//       b.ffn. Outside blocks, rms_norm width == the blocks' hidden.
 //   O6  the embedding table has vocabulary.size rows and the blocks' hidden columns.
 //   O7  attention kv_slot values are unique and dense: n attention ops use exactly 0..<n.
 import Foundation
@@ -197,6 +205,7 @@ private struct IRVerifier {
                     ok = false
                     break
                 }
+                if !checkReference(view, number: k + 1, of: p, at: i, shape: shape) { ok = false; break }
                 shape = s
             }
             if ok && shape != p.shape {
@@ -206,11 +215,44 @@ private struct IRVerifier {
         }
     }
 
+    /// P4 for one view of `p` applied to `shape`; false (after reporting) when it is wrong.
+    mutating func checkReference(_ view: ParameterView, number k: Int, of p: Parameter, at i: Int, shape: [Int]) -> Bool {
+        guard let ref = view.references.first else { return true }
+        let what = "view \(k) (\(describe(view))) of @\(spellName(p.name))"
+        guard let q = module.parameter(ref) else {
+            error("\(what) reads @\(spellName(ref)), which is not declared", paramAt(i))
+            return false
+        }
+        guard q.references.isEmpty else {
+            error("\(what) reads @\(spellName(ref)), whose own views read other parameters; pack from loaded parameters only",
+                  paramAt(i))
+            return false
+        }
+        switch view {
+        case .appendRows(_, let rows):
+            let expected = shape.count == 1 ? [rows] : [rows, shape.last ?? 0]
+            guard q.shape == expected else {
+                error("\(what) appends @\(spellName(ref)) of shape \(q.shape), expected \(expected)", paramAt(i))
+                return false
+            }
+        case .scaleCols:
+            guard q.shape == [shape.last ?? 0] else {
+                error("\(what) scales \(shape.last ?? 0) columns by @\(spellName(ref)) of shape \(q.shape), expected [\(shape.last ?? 0)]",
+                      paramAt(i))
+                return false
+            }
+        default: break
+        }
+        return true
+    }
+
     func describe(_ v: ParameterView) -> String {
         switch v {
         case .rows(let idx): return "rows(\(idx.count) indices)"
         case .cols(let idx): return "cols(\(idx.count) indices)"
         case .unpermuteRoPE(let h): return "unpermute_rope(heads = \(h))"
+        case .appendRows(let q, let rows): return "append_rows(@\(spellName(q)), rows = \(rows))"
+        case .scaleCols(let q): return "scale_cols(@\(spellName(q)))"
         }
     }
 
@@ -238,7 +280,7 @@ private struct IRVerifier {
 
         let allResults = Dictionary(f.ops.enumerated().map { ($1.result, $0) }, uniquingKeysWith: { a, _ in a })
         var slots: [Int: Int] = [:]
-        let attentionCount = f.ops.filter { $0.kind == .attention }.count
+        let attentionCount = f.ops.filter { $0.kind.isAttention }.count
         for (i, op) in f.ops.enumerated() {
             var operandTypes: [TensorType?] = []
             for o in op.operands {
@@ -254,7 +296,7 @@ private struct IRVerifier {
                 }
             }
             checkOp(i, op, operandTypes)
-            if op.kind == .attention, let s = op.int("kv_slot"), s >= 0 {
+            if op.kind.isAttention, let s = op.int("kv_slot"), s >= 0 {
                 if s >= attentionCount {
                     error("kv_slot \(s) is out of range: \(attentionCount) attention op\(attentionCount == 1 ? "" : "s") use slots 0..<\(attentionCount)",
                           opAt(i))
@@ -304,6 +346,10 @@ private struct IRVerifier {
         case .rope, .silu: (pattern, signature) = (["%"], "%x")
         case .attention: (pattern, signature) = (["%", "%", "%"], "%q, %k, %v")
         case .add, .mul: (pattern, signature) = (["%", "%"], "%a, %b")
+        case .qkvRope:
+            (pattern, signature) = (op.operands.count == 3 ? ["%", "@", "@"] : ["%", "@"], "%x, @weight[, @bias]")
+        case .attentionQKV: (pattern, signature) = (["%"], "%qkv")
+        case .swiglu: (pattern, signature) = (["%", "@"], "%x, @weight")
         }
         let actual = op.operands.map { $0.value != nil ? Character("%") : Character("@") }
         guard actual == pattern else {
@@ -322,16 +368,19 @@ private struct IRVerifier {
         }
 
         // O3: attributes.
-        let allowed: [String]
+        var allowed: [String]
         switch op.kind {
         case .rmsNorm: allowed = ["eps"]
         case .rope: allowed = ["heads", "head_dim", "theta"]
-        case .attention: allowed = ["heads", "kv_heads", "head_dim", "kv_slot"]
-        case .embed, .linear, .silu, .mul, .add: allowed = []
+        case .attention, .attentionQKV: allowed = ["heads", "kv_heads", "head_dim", "kv_slot"]
+        case .embed, .silu, .mul, .add: allowed = []
+        case .linear, .swiglu: allowed = ["eps"]
+        case .qkvRope: allowed = ["eps", "heads", "kv_heads", "head_dim", "theta"]
         }
+        allowed.append("arena_offset")
         for k in op.attributes.keys.sorted() where !allowed.contains(k) {
             diagnostics.append(Diagnostic(.warning, "unknown attribute '\(k)' on \(kind) is ignored"
-                + (allowed.isEmpty ? "" : "; \(kind) takes \(allowed.joined(separator: ", "))"), at: loc))
+                + (allowed.count == 1 ? "" : "; \(kind) takes \(allowed.dropLast().joined(separator: ", "))"), at: loc))
         }
         var attrsOK = true
         func int(_ k: String, min: Int) -> Int? {
@@ -366,6 +415,8 @@ private struct IRVerifier {
             return d
         }
         var heads = 0, kvHeads = 0, headDim = 0
+        if op.attributes["arena_offset"] != nil { _ = int("arena_offset", min: 0) }
+        if op.kind != .rmsNorm, op.attributes["eps"] != nil { _ = number("eps", positive: false) }
         switch op.kind {
         case .rmsNorm:
             _ = number("eps", positive: false)
@@ -374,13 +425,18 @@ private struct IRVerifier {
             headDim = int("head_dim", min: 1) ?? 0
             _ = number("theta", positive: true)
             if headDim % 2 != 0 { error("rope head_dim must be even, found \(headDim)", loc); attrsOK = false }
-        case .attention:
+        case .attention, .attentionQKV, .qkvRope:
             heads = int("heads", min: 1) ?? 0
             kvHeads = int("kv_heads", min: 1) ?? 0
             headDim = int("head_dim", min: 1) ?? 0
-            _ = int("kv_slot", min: 0)
+            if op.kind == .qkvRope {
+                _ = number("theta", positive: true)
+                if headDim % 2 != 0 { error("qkv_rope head_dim must be even, found \(headDim)", loc); attrsOK = false }
+            } else {
+                _ = int("kv_slot", min: 0)
+            }
             if heads > 0 && kvHeads > 0 && heads % kvHeads != 0 {
-                error("attention heads (\(heads)) must be a multiple of kv_heads (\(kvHeads))", loc)
+                error("\(kind) heads (\(heads)) must be a multiple of kv_heads (\(kvHeads))", loc)
                 attrsOK = false
             }
         default: break
@@ -457,6 +513,29 @@ private struct IRVerifier {
             computed = attrsOK ? .activations(heads * headDim) : nil
         case .silu:
             computed = valueTypes[0]
+        case .qkvRope:
+            let x = valueTypes[0], w = params[0]
+            let rows = (heads + 2 * kvHeads) * headDim
+            guard w.shape.count == 2, w.shape[1] == width(x), !attrsOK || w.shape[0] == rows else {
+                error("qkv_rope weight @\(spellName(w.name)) must be [\(attrsOK ? String(rows) : "(heads + 2*kv_heads)*head_dim"), \(width(x))], found \(w.shape)", loc)
+                return
+            }
+            if params.count == 2, params[1].shape != [w.shape[0]] {
+                error("qkv_rope bias @\(spellName(params[1].name)) must be [\(w.shape[0])], found \(params[1].shape)", loc)
+            }
+            computed = .activations(w.shape[0])
+        case .attentionQKV:
+            if attrsOK && width(valueTypes[0]) != (heads + 2 * kvHeads) * headDim {
+                error("attention_qkv input width \(width(valueTypes[0])) != (heads + 2*kv_heads) * head_dim = \((heads + 2 * kvHeads) * headDim)", loc)
+            }
+            computed = attrsOK ? .activations(heads * headDim) : nil
+        case .swiglu:
+            let x = valueTypes[0], w = params[0]
+            guard w.shape.count == 2, w.shape[0] % 2 == 0, w.shape[1] == width(x) else {
+                error("swiglu weight @\(spellName(w.name)) must be [2*ffn, \(width(x))] (gate rows, then up rows), found \(w.shape)", loc)
+                return
+            }
+            computed = .activations(w.shape[0] / 2)
         case .add, .mul:
             if valueTypes[0] != valueTypes[1] {
                 error("\(kind) operands must have the same type, found \(valueTypes[0]) and \(valueTypes[1])", loc)
@@ -486,13 +565,13 @@ private struct IRVerifier {
                 error("rope heads \(heads) is neither block \(bi)'s heads (\(b.heads)) nor kv_heads (\(b.kvHeads))", loc)
             }
             if headDim != b.headDim { error("rope head_dim \(headDim) != block \(bi)'s head_dim \(b.headDim)", loc) }
-        case .attention where attrsOK:
+        case .attention where attrsOK, .attentionQKV where attrsOK, .qkvRope where attrsOK:
             for (k, a, d) in [("heads", heads, b.heads), ("kv_heads", kvHeads, b.kvHeads), ("head_dim", headDim, b.headDim)] where a != d {
-                error("attention \(k) \(a) != block \(bi)'s \(k) \(d)", loc)
+                error("\(kind) \(k) \(a) != block \(bi)'s \(k) \(d)", loc)
             }
         case .rmsNorm, .add:
             if w != b.hidden { error("\(kind) in block \(bi) has width \(w) but the block's hidden is \(b.hidden)", loc) }
-        case .silu, .mul:
+        case .silu, .mul, .swiglu:
             if w != b.ffn { error("\(kind) in block \(bi) has width \(w) but the block's ffn is \(b.ffn)", loc) }
         default: break
         }

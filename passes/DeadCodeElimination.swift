@@ -1,4 +1,4 @@
-// dce: erases ops whose results nothing reads, then parameters no op reads.
+// dce: erases ops whose results nothing reads, then parameters no op reads (directly or through a packed one's views).
 //
 //   %5 = linear %4, @blk.0.ffn_gate.weight block 0 : tensor<?x16xf32>     // %5 is never read
 //   %6 = linear %4, @blk.0.ffn_up.weight block 0 : tensor<?x16xf32>
@@ -34,13 +34,13 @@ public struct DeadCodeElimination: Pass {
         for op in r.ops.reversed() where op.result != returned && uses[op.result, default: 0] == 0 {
             try r.erase(op.result)
             opsErased += 1
-            attentionErased = attentionErased || op.kind == .attention
+            attentionErased = attentionErased || op.kind.isAttention
             for v in op.valueOperands { uses[v, default: 0] -= 1 }
         }
 
         var renumbered = 0
         if attentionErased {
-            let attention = r.ops.filter { $0.kind == .attention }
+            let attention = r.ops.filter { $0.kind.isAttention }
                 .enumerated().sorted { ($0.element.int("kv_slot") ?? Int.max, $0.offset) < ($1.element.int("kv_slot") ?? Int.max, $1.offset) }
                 .map(\.element)
             for (slot, op) in attention.enumerated() where op.int("kv_slot") != slot {
@@ -49,10 +49,13 @@ public struct DeadCodeElimination: Pass {
             }
         }
 
-        let referenced = Set(r.ops.flatMap(\.paramOperands))
+        // Parameters ops read, and those their views read (the parts a packed parameter is built from).
+        let read = Set(r.ops.flatMap(\.paramOperands))
+        let referenced = read.union(r.module.parameters.filter { read.contains($0.name) }.flatMap(\.references))
         var seen = Set<String>()
         let dead = r.module.parameters.map(\.name).filter { !referenced.contains($0) && seen.insert($0).inserted }
-        for name in dead { try r.removeParameter(name) }
+        // Packed parameters are declared after the parts their views read: remove them first.
+        for name in dead.reversed() { try r.removeParameter(name) }
 
         var stats = PassStatistics()
         stats.add("ops erased", opsErased)

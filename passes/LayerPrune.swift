@@ -320,7 +320,7 @@ extension LayerPrune {
         for name in read where unread.contains(name) { try r.removeParameter(name) }
 
         r.setBlocks(r.module.blocks.filter { $0.index != index })
-        let attention = r.ops.filter { $0.kind == .attention }.enumerated()
+        let attention = r.ops.filter { $0.kind.isAttention }.enumerated()
             .sorted { ($0.element.int("kv_slot") ?? Int.max, $0.offset) < ($1.element.int("kv_slot") ?? Int.max, $1.offset) }
             .map(\.element)
         for (slot, op) in attention.enumerated() where op.int("kv_slot") != slot {

@@ -94,6 +94,11 @@ public struct PassRegistry {
         r.register(VocabPrune.entry)
         r.register(LayerPrune.entry)
         r.register(FFNPrune.entry)
+        // Lowering (exact rewrites toward the execution plan; `loweringPipeline` runs them in order).
+        r.register { FuseQKV() }
+        r.register { FuseGateUp() }
+        r.register { FoldNorms() }
+        r.register { PlanMemory() }
         return r
     }
 

@@ -44,7 +44,7 @@ public final class Interpreter {
 
     /// An empty cache with one slot per attention op.
     public func makeCache() -> Cache {
-        let slots = module.function.ops.filter { $0.kind == .attention }.count
+        let slots = module.function.ops.filter { $0.kind.isAttention }.count
         return Cache(keys: Array(repeating: [], count: slots), values: Array(repeating: [], count: slots), length: 0)
     }
 
@@ -93,6 +93,20 @@ public final class Interpreter {
             return v
         }
 
+        /// `x W^T (+ b)` for an op `%x, @w[, @b]`; with `eps` (a folded norm), x is RMS-normalised first.
+        func product(_ op: Op, _ input: Tensor) throws -> Tensor {
+            var x = input
+            let w = try weight(op, 1)
+            let bias = op.operands.count > 2 ? try weight(op, 2).data : nil
+            guard w.cols == x.cols else {
+                throw InterpreterError.badOp("\(op.kind.rawValue) \(op.result): input width \(x.cols) != weight columns \(w.cols)")
+            }
+            if let eps = op.double("eps") {
+                x.data = Kernels.rmsNorm(x.data, rows: x.rows, cols: x.cols, weight: [Float](repeating: 1, count: x.cols), eps: Float(eps))
+            }
+            return Tensor(shape: [x.rows, w.rows], data: Kernels.linear(x.data, rows: x.rows, in: x.cols, weight: w.data, out: w.rows, bias: bias))
+        }
+
         let ops = module.function.ops
         guard start >= 0 && start <= ops.count else { throw InterpreterError.badOp("start op \(start) is outside forward") }
         for index in start..<ops.count {
@@ -113,11 +127,7 @@ public final class Interpreter {
                 guard let eps = op.double("eps") else { throw InterpreterError.badOp("rms_norm \(op.result) lacks 'eps'") }
                 result = Tensor(shape: x.shape, data: Kernels.rmsNorm(x.data, rows: x.rows, cols: x.cols, weight: w.data, eps: Float(eps)))
             case .linear:
-                let x = try value(op, 0), w = try weight(op, 1)
-                let bias = op.operands.count > 2 ? try weight(op, 2).data : nil
-                guard w.cols == x.cols else { throw InterpreterError.badOp("linear \(op.result): input width \(x.cols) != weight columns \(w.cols)") }
-                result = Tensor(shape: [x.rows, w.rows],
-                                data: Kernels.linear(x.data, rows: x.rows, in: x.cols, weight: w.data, out: w.rows, bias: bias))
+                result = try product(op, value(op, 0))
             case .rope:
                 var x = try value(op, 0)
                 guard let theta = op.double("theta") else { throw InterpreterError.badOp("rope \(op.result) lacks 'theta'") }
@@ -144,6 +154,40 @@ public final class Interpreter {
             case .add:
                 let a = try value(op, 0), b = try value(op, 1)
                 result = Tensor(shape: a.shape, data: Kernels.add(a.data, b.data))
+            case .qkvRope:
+                var y = try product(op, value(op, 0))
+                let heads = try attr(op, "heads"), kvHeads = try attr(op, "kv_heads"), d = try attr(op, "head_dim")
+                guard let theta = op.double("theta") else { throw InterpreterError.badOp("qkv_rope \(op.result) lacks 'theta'") }
+                guard y.cols == (heads + 2 * kvHeads) * d else {
+                    throw InterpreterError.badOp("qkv_rope \(op.result): width \(y.cols) != (heads + 2*kv_heads) * head_dim")
+                }
+                for (first, n) in [(0, heads), (heads * d, kvHeads)] {
+                    var part = Kernels.columns(y.data, rows: m, cols: y.cols, from: first, count: n * d)
+                    Kernels.rope(&part, rows: m, heads: n, headDim: d, theta: theta, start: past)
+                    Kernels.setColumns(&y.data, rows: m, cols: y.cols, from: first, to: part)
+                }
+                result = y
+            case .attentionQKV:
+                let qkv = try value(op, 0)
+                let heads = try attr(op, "heads"), kvHeads = try attr(op, "kv_heads"), d = try attr(op, "head_dim")
+                guard qkv.cols == (heads + 2 * kvHeads) * d else {
+                    throw InterpreterError.badOp("attention_qkv \(op.result): width \(qkv.cols) != (heads + 2*kv_heads) * head_dim")
+                }
+                guard let slot = op.int("kv_slot"), slot >= 0, slot < cache.keys.count else {
+                    throw InterpreterError.badOp("attention_qkv \(op.result) has no valid 'kv_slot'")
+                }
+                let q = Kernels.columns(qkv.data, rows: m, cols: qkv.cols, from: 0, count: heads * d)
+                cache.keys[slot] += Kernels.columns(qkv.data, rows: m, cols: qkv.cols, from: heads * d, count: kvHeads * d)
+                cache.values[slot] += Kernels.columns(qkv.data, rows: m, cols: qkv.cols, from: (heads + kvHeads) * d, count: kvHeads * d)
+                result = Tensor(shape: [m, heads * d],
+                                data: Kernels.attention(q: q, rows: m, keys: cache.keys[slot], values: cache.values[slot],
+                                                        length: past + m, past: past, heads: heads, kvHeads: kvHeads, headDim: d))
+            case .swiglu:
+                let y = try product(op, value(op, 0))
+                let f = y.cols / 2
+                let gate = Kernels.columns(y.data, rows: m, cols: y.cols, from: 0, count: f)
+                let up = Kernels.columns(y.data, rows: m, cols: y.cols, from: f, count: f)
+                result = Tensor(shape: [m, f], data: Kernels.mul(Kernels.silu(gate), up))
             }
             env[op.result] = result
             if capture.contains(op.result) { captured[op.result] = result }

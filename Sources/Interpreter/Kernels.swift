@@ -136,4 +136,17 @@ enum Kernels {
         y.withUnsafeMutableBufferPointer { yp in b.withUnsafeBufferPointer { bp in for i in 0..<yp.count { yp[i] += bp[i] } } }
         return y
     }
+
+    /// Columns `from..<from+count` of x: [m, cols] as a new [m, count] array.
+    static func columns(_ x: [Float], rows m: Int, cols: Int, from: Int, count: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: m * count)
+        for r in 0..<m { out.replaceSubrange((r * count)..<((r + 1) * count), with: x[(r * cols + from)..<(r * cols + from + count)]) }
+        return out
+    }
+
+    /// Writes part: [m, count] into columns `from..<from+count` of x: [m, cols].
+    static func setColumns(_ x: inout [Float], rows m: Int, cols: Int, from: Int, to part: [Float]) {
+        let count = part.count / max(m, 1)
+        for r in 0..<m { x.replaceSubrange((r * cols + from)..<(r * cols + from + count), with: part[(r * count)..<((r + 1) * count)]) }
+    }
 }

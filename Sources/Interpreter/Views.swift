@@ -1,9 +1,13 @@
-// Parameter views on materialised tensors: the meaning of `rows(...)`, `cols(...)` and `unpermute_rope(...)`.
+// Parameter views on materialised tensors: the meaning of `rows(...)`, `cols(...)`, `unpermute_rope(...)`,
+// `append_rows(...)` and `scale_cols(...)`.
 import PareIR
 
 extension ParameterView {
     /// This view applied to a materialised tensor. Throws when the view does not fit the tensor's shape.
-    public func apply(to t: Tensor, parameter: String) throws -> Tensor {
+    /// `resolve` materialises a parameter the view reads (`append_rows`, `scale_cols`).
+    public func apply(to t: Tensor, parameter: String, resolve: (String) throws -> Tensor = { name in
+        throw InterpreterError.missingWeight(name)
+    }) throws -> Tensor {
         guard apply(to: t.shape) != nil else {
             throw InterpreterError.badOp("view \(self) does not apply to @\(parameter) of shape \(t.shape)")
         }
@@ -34,6 +38,22 @@ extension ParameterView {
                         let src = (h * d + 2 * i + j) * rowWidth, dst = (h * d + j * half + i) * rowWidth
                         out.replaceSubrange(dst..<(dst + rowWidth), with: t.data[src..<(src + rowWidth)])
                     }
+                }
+            }
+            return Tensor(shape: t.shape, data: out)
+        case .appendRows(let other, let rows):
+            let o = try resolve(other)
+            let expected = [rows] + t.shape.dropFirst()
+            guard o.shape == expected else { throw InterpreterError.weightShape(name: other, expected: expected, found: o.shape) }
+            return Tensor(shape: [t.shape[0] + rows] + t.shape.dropFirst(), data: t.data + o.data)
+        case .scaleCols(let other):
+            let g = try resolve(other)
+            let width = t.shape.last ?? 1
+            guard g.shape == [width] else { throw InterpreterError.weightShape(name: other, expected: [width], found: g.shape) }
+            var out = t.data
+            out.withUnsafeMutableBufferPointer { o in
+                g.data.withUnsafeBufferPointer { gp in
+                    for r in 0..<(o.count / max(width, 1)) { for c in 0..<width { o[r * width + c] *= gp[c] } }
                 }
             }
             return Tensor(shape: t.shape, data: out)

@@ -1,4 +1,5 @@
-// `pare bench MODEL`: load time and reference-interpreter time for an N-token prompt. Not a test.
+// `pare bench MODEL`: load time and reference-interpreter time for an N-token prompt; for a plan, the runtime's
+// prefill and decode speed against the weight-bandwidth bound. Not a test.
 import ArgumentParser
 import Foundation
 import PareFrontend
@@ -7,8 +8,14 @@ import PareInterpreter
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure model load time and the interpreter's time for an N-token prompt.",
+        abstract: "Measure load time and prompt speed (interpreter), or prefill and decode speed (runtime, for a plan).",
         discussion: """
+            For a plan directory (`pare compile`): load (read, validate, checksum, map), prefill of an N-token \
+            prompt (matrix-matrix products), decode of --decode-tokens tokens after it (matrix-vector products, \
+            KV cache), each the median of --runs runs; the effective GFLOP/s of prefill; the weight bytes each \
+            decoded token reads and the bound they put on decode at --bandwidth GB/s; peak RSS.
+
+            For a model: \
             Load is split into lifting (metadata, tokenizer, source sha256) and materialising the weights \
             (dequantisation to float32). The prompt is real code: \
             a fixed Python snippet, repeated to length. Reports the median of --runs runs, the effective \
@@ -23,12 +30,21 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed runs of the prompt (1-100); the median is reported.")
     var runs = 3
 
+    @Option(help: "Decoded tokens per run, for a plan (1-4096).")
+    var decodeTokens = 64
+
+    @Option(help: ArgumentHelp("Memory bandwidth in GB/s for the decode bound (measure it with scripts/bench-compare.sh).",
+                               valueName: "GB/s"))
+    var bandwidth = 40.0
+
     @Flag(help: "Print JSON.")
     var json = false
 
     func validate() throws {
         guard (1...4096).contains(tokens) else { throw ValidationError("--tokens must be between 1 and 4096, got \(tokens)") }
         guard (1...100).contains(runs) else { throw ValidationError("--runs must be between 1 and 100, got \(runs)") }
+        guard (1...4096).contains(decodeTokens) else { throw ValidationError("--decode-tokens must be between 1 and 4096, got \(decodeTokens)") }
+        guard bandwidth > 0 && bandwidth.isFinite else { throw ValidationError("--bandwidth must be a positive number of GB/s") }
     }
 
     struct Report: Encodable {
@@ -58,6 +74,7 @@ struct Bench: ParsableCommand {
         """
 
     func run() throws {
+        if isPlan(model.model) { return try benchPlan() }
         try reportingErrors {
             let t0 = Date()
             let loaded = try loadModel(model.model)

@@ -3,11 +3,12 @@ import ArgumentParser
 import Foundation
 import PareFrontend
 import PareInterpreter
+import PareRuntime
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Greedy-decode a continuation of a prompt with the reference interpreter.",
-        discussion: "Stops after --max-tokens tokens or at the end-of-sequence token (included in the output). Text streams to stdout as it is generated; with --json one object {\"ids\", \"text\"} is printed at the end.")
+        abstract: "Greedy-decode a continuation of a prompt with the reference interpreter (or the runtime, for a plan).",
+        discussion: "MODEL may also be a plan directory written by `pare compile`: the runtime runs it (`pare run` adds sampling and timing). Stops after --max-tokens tokens or at the end-of-sequence token (included in the output). Text streams to stdout as it is generated; with --json one object {\"ids\", \"text\"} is printed at the end.")
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var prompt: PromptOptions
@@ -26,6 +27,17 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if isPlan(model.model) {
+                let open = try OpenPlan(model.model)
+                let ids = prompt.ids(open.tokenizer)
+                let session = try open.runtime.makeSession(maxContext: min(ids.count + maxTokens, open.loaded.plan.model.maxContext))
+                var streamer = TextStreamer(tokenizer: open.tokenizer)
+                let out = try PareRuntime.generate(session, prompt: ids, maxTokens: maxTokens, sampling: .greedy, stop: open.stop) { id in
+                    if !json { FileHandle.standardOutput.write(Data(streamer.push(id).utf8)) }
+                }
+                if json { try printJSON(Output(ids: out, text: open.tokenizer.decode(out))) } else { print(streamer.finish()) }
+                return
+            }
             let loaded = try loadModel(model.model)
             let tok = loaded.tokenizer
             let interp = try loaded.interpreter()

@@ -18,10 +18,15 @@ struct Pare: ParsableCommand {
               pare generate qwen.gguf --prompt 'def fib(n):' --max-tokens 64
               pare opt qwen.gguf --passes 'layer-prune{count=3},ffn-prune{drop=256}' --kl-budget 0.5 -o small.pir
               pare kl qwen.gguf small.pir --json         # KL(original ‖ pruned) on calibration code
+              pare compile qwen.gguf -o small.pare       # prune (the paper's recipe), lower, write a plan
+              pare inspect small.pare                    # the plan: provenance, weights, arena, steps
+              pare run small.pare --prompt 'def fib(n):' # generate with the runtime
+              pare bench small.pare --json               # prefill and decode tokens/s, load, peak RSS
               pare passes                                # the passes and their options
 
-            Exit codes: 0 success (also when `pare opt` rejects a pass over its KL budget), 1 internal error or a pass that failed, 3 bad input file (checkpoint, tokenizer, IR text, calibration text), 4 the IR failed verification, 64 bad command-line arguments (including a bad pipeline string or pass option).
+            Exit codes: 0 success (also when `pare opt` rejects a pass over its KL budget), 1 internal error, a pass that failed, or a lowering or runtime error (e.g. a prompt longer than the context), 3 bad input file (checkpoint, tokenizer, IR text, calibration text, plan), 4 the IR failed verification, 64 bad command-line arguments (including a bad pipeline string or pass option).
             """,
-        subcommands: [DumpIR.self, Verify.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Stats.self, Opt.self, KL.self, Passes.self]
+        subcommands: [DumpIR.self, Verify.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Stats.self, Opt.self, KL.self, Passes.self,
+                      Compile.self, Inspect.self, Run.self]
     )
 }

@@ -6,6 +6,7 @@ import PareFrontend
 import PareIR
 import PareInterpreter
 import ParePasses
+import ParePlan
 import PareTokenizer
 
 /// Writes a line to standard error.
@@ -40,6 +41,7 @@ func report(_ error: Error) -> (message: String, code: Int32) {
     case let e as LiftError: return (plain(e), 3)
     case let e as TokenizerError: return (plain(e), 3)
     case let e as CalibrationError: return (plain(e), 3)
+    case let e as PlanError: return (plain(e), 3)
     case let e as PassFailure:
         if case PassError.badOption = e.underlying { return (plain(e), 64) }  // an option the module makes impossible
         return (plain(e), e.isVerificationFailure ? 4 : 1)

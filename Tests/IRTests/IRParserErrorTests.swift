@@ -42,7 +42,7 @@ final class IRParserErrorTests: XCTestCase {
 
     func testUnknownOp() {
         expectError(replacing: "%1 = rms_norm", with: "%1 = layer_norm", kind: .unknownOp, at: 16, 10,
-                    message: "unknown op 'layer_norm'; expected one of embed, rms_norm, linear, rope, attention, silu, mul, add")
+                    message: "unknown op 'layer_norm'; expected one of embed, rms_norm, linear, rope, attention, silu, mul, add, qkv_rope, attention_qkv, swiglu")
     }
 
     func testUndefinedAndRedefinedValues() {
@@ -87,7 +87,7 @@ final class IRParserErrorTests: XCTestCase {
         expectError(replacing: "[4, 2]\n", with: "[4, 2] | rows([3..1])\n", kind: .badLiteral, at: 11, 72,
                     message: "index range 3..1 is empty: write ranges low..high")
         expectError(replacing: "[4, 2]\n", with: "[4, 2] | transpose()\n", kind: .unexpectedToken, at: 11, 66,
-                    message: "unknown view 'transpose'; expected rows, cols or unpermute_rope")
+                    message: "unknown view 'transpose'; expected rows, cols, unpermute_rope, append_rows or scale_cols")
         expectError(replacing: "@norm {eps", with: "@norm {eps = 1, eps", kind: .duplicate, at: 16, 39,
                     message: "attribute 'eps' given twice")
     }

@@ -44,21 +44,22 @@ enum PareCLI {
     /// `pare` in the same folder: /proc/self/exe finds it); beside or inside `Bundle(for:).bundleURL` (on Linux that
     /// URL is the build folder itself, on macOS the .xctest bundle, whose parent holds `pare`); and
     /// `<root>/.build/release/pare` as a last resort (may be stale).
-    static var candidates: [String] {
+    /// Other executables of the package (`pare-plan-dump`) are found the same way, without the variable.
+    static func candidates(_ tool: String = "pare") -> [String] {
         var c: [String] = []
-        if let env = ProcessInfo.processInfo.environment["PARE_EXECUTABLE"] { c.append(env) }
+        if tool == "pare", let env = ProcessInfo.processInfo.environment["PARE_EXECUTABLE"] { c.append(env) }
         let selfExe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        c.append(selfExe.deletingLastPathComponent().appendingPathComponent("pare").path)
-        c.append(Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent().appendingPathComponent("pare").path)
-        c.append(Bundle(for: CLITests.self).bundleURL.appendingPathComponent("pare").path)
-        c.append(Paths.root + "/.build/release/pare")
+        c.append(selfExe.deletingLastPathComponent().appendingPathComponent(tool).path)
+        c.append(Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent().appendingPathComponent(tool).path)
+        c.append(Bundle(for: CLITests.self).bundleURL.appendingPathComponent(tool).path)
+        c.append(Paths.root + "/.build/release/" + tool)
         var seen = Set<String>()
         return c.filter { seen.insert($0).inserted }
     }
 
     /// The first candidate that is an executable file.
-    static func executable() throws -> String {
-        let all = candidates
+    static func executable(_ tool: String = "pare") throws -> String {
+        let all = candidates(tool)
         guard let found = all.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw PareCLIError.executableMissing(searched: all)
         }
@@ -68,8 +69,8 @@ enum PareCLI {
     /// Runs `pare args...` with stdout and stderr captured in files (no pipe can fill up and block the child),
     /// in `directory` if given, with `environment` added to this process's environment. Kills it after `timeout` s.
     static func run(_ args: [String], in directory: String? = nil, environment: [String: String] = [:],
-                    timeout: Double = 600) throws -> PareRun {
-        let exe = try executable()
+                    timeout: Double = 600, tool: String = "pare") throws -> PareRun {
+        let exe = try executable(tool)
         let scratch = try TempDir(prefix: "pare-run")
         let outPath = scratch.path + "/stdout", errPath = scratch.path + "/stderr"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -102,6 +103,11 @@ enum PareCLI {
                        stderr: try Data(contentsOf: URL(fileURLWithPath: errPath)),
                        seconds: Date().timeIntervalSince(start))
     }
+}
+
+extension PareCLI {
+    /// Runs another executable of the package (`pare-plan-dump`) like `run`.
+    static func runTool(_ tool: String, _ args: [String]) throws -> PareRun { try run(args, tool: tool) }
 }
 
 /// A fresh temporary directory, removed when the last reference goes away.

@@ -50,7 +50,7 @@ final class CLITests: XCTestCase {
         let r = try PareCLI.run(["--help"])
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertTrue(r.out.contains("dump-ir") && r.out.contains("Exit codes"), "unexpected help from \(exe): \(r.out.prefix(500))")
-        print("pare: \(exe) (candidates: \(PareCLI.candidates.joined(separator: ", ")))")
+        print("pare: \(exe) (candidates: \(PareCLI.candidates().joined(separator: ", ")))")
     }
 
     // MARK: Bad GGUF input

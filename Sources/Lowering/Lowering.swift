@@ -1,0 +1,148 @@
+// Lowering: a lowered IR module (after the lowering pipeline) plus its weights -> an execution plan.
+//
+// One step per op, one arena buffer per op result (its `arena_offset` from plan-memory), one weight tensor per
+// parameter the ops read, in first-use order, materialised through the weight store (views, packing and folded
+// norms applied). The plan's tokenizer is the module's (pruned) vocabulary; its provenance is the module's metadata.
+import Foundation
+import PareIR
+import PareInterpreter
+import ParePlan
+
+/// What `lowerToPlan` needs besides the module.
+public struct LoweringOptions: Sendable {
+    /// Rows per forward chunk (the arena holds this many rows). Prompts longer than this run in chunks.
+    public var maxRows: Int
+    /// The pruning pipeline that produced the module (`none` for a dense plan).
+    public var pipeline: String
+    /// The lowering pipeline that ran.
+    public var lowering: String
+    /// The vocabulary size of the source checkpoint (before any pruning).
+    public var originalVocabularySize: Int
+    /// Written into the plan's provenance.
+    public var pareVersion: String
+
+    public init(maxRows: Int = 128, pipeline: String, lowering: String, originalVocabularySize: Int, pareVersion: String) {
+        self.maxRows = maxRows
+        self.pipeline = pipeline
+        self.lowering = lowering
+        self.originalVocabularySize = originalVocabularySize
+        self.pareVersion = pareVersion
+    }
+}
+
+/// A plan whose weight table lists names, dtypes and shapes; `PlanDirectory.write` assigns offsets, lengths and
+/// checksums while it pulls each tensor's floats from `data`.
+public struct LoweredPlan {
+    public var plan: ExecutionPlan
+    /// Tensor i's floats, row-major, `plan.tensors[i].count` of them.
+    public var data: (Int) throws -> [Float]
+    /// The module's parameters behind each tensor, for reports.
+    public var parameters: [String]
+}
+
+/// Lowers `m` (which must have been through the lowering pipeline) to an execution plan reading weights from
+/// `store`.
+public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOptions) throws -> LoweredPlan {
+    guard options.maxRows >= 1 && options.maxRows <= 65536 else {
+        throw LoweringError.badOption("max rows must be in 1...65536, got \(options.maxRows)")
+    }
+    let diagnostics = verify(m).filter { $0.severity == .error }
+    guard diagnostics.isEmpty else { throw LoweringError.invalidModule(diagnostics.map(\.description).joined(separator: "\n")) }
+    guard let bpe = m.vocabulary.bpe else { throw LoweringError.noTokenizer(model: m.name) }
+
+    // Tensors: every parameter an op reads, in first-use order.
+    var tensorIndex: [String: Int] = [:]
+    var tensors: [TensorEntry] = []
+    var params: [Parameter] = []
+    for op in m.function.ops {
+        for name in op.paramOperands where tensorIndex[name] == nil {
+            guard let p = m.parameter(name) else { throw LoweringError.invalidModule("@\(name) is not declared") }
+            tensorIndex[name] = tensors.count
+            tensors.append(TensorEntry(name: name, dtype: .f32, shape: p.shape, offset: 0, length: 0, checksum: 0))
+            params.append(p)
+        }
+    }
+
+    // Buffers: one per op result.
+    var bufferIndex: [Value: Int] = [:]
+    var buffers: [BufferEntry] = []
+    for (i, op) in m.function.ops.enumerated() {
+        guard let offset = op.int("arena_offset") else { throw LoweringError.noMemoryPlan(op: "op %\(i) (\(op.kind.rawValue))") }
+        bufferIndex[op.result] = buffers.count
+        buffers.append(BufferEntry(name: "%\(i)", width: op.type.shape.last?.size ?? 1, offset: offset))
+    }
+    let arenaRow = m[meta: "memory.arena_row_floats"]?.intValue ?? 0
+    let noReuse = m[meta: "memory.no_reuse_row_floats"]?.intValue ?? 0
+    guard buffers.allSatisfy({ $0.offset + $0.width <= arenaRow }) else {
+        throw LoweringError.noMemoryPlan(op: "the arena (memory.arena_row_floats = \(arenaRow))")
+    }
+
+    // Steps and KV layers.
+    var steps: [Step] = []
+    var kv: [KVLayer] = []
+    for (i, op) in m.function.ops.enumerated() {
+        guard let kernel = Kernel(rawValue: op.kind.rawValue) else {
+            throw LoweringError.invalidModule("op %\(i) (\(op.kind.rawValue)) has no runtime kernel")
+        }
+        var s = Step(kernel: kernel, block: op.block,
+                     inputs: op.valueOperands.compactMap { bufferIndex[$0] },
+                     weights: op.paramOperands.compactMap { tensorIndex[$0] },
+                     output: bufferIndex[op.result]!)
+        s.eps = op.double("eps").map(Float.init)
+        s.heads = op.int("heads") ?? 0
+        s.kvHeads = op.int("kv_heads") ?? 0
+        s.headDim = op.int("head_dim") ?? 0
+        s.theta = op.double("theta") ?? 0
+        s.kvSlot = op.int("kv_slot") ?? 0
+        if op.kind == .swiglu { s.ffn = op.type.shape.last?.size ?? 0 }
+        if op.kind.isAttention {
+            kv.append(KVLayer(slot: s.kvSlot, block: op.block ?? -1, kvHeads: s.kvHeads, headDim: s.headDim))
+        }
+        steps.append(s)
+    }
+    kv.sort { $0.slot < $1.slot }
+    guard let output = bufferIndex[m.function.result] else { throw LoweringError.invalidModule("the returned value is an argument") }
+
+    let hidden = m.blocks.first?.hidden ?? (params.first?.shape.last ?? 0)
+    let model = ModelShape(hidden: hidden, vocabSize: m.vocabulary.size,
+                           maxContext: max(m[meta: "context_length"]?.intValue ?? 0, 1), maxRows: options.maxRows)
+    let tokenizer = PlanTokenizer(
+        tokens: bpe.tokens, kinds: bpe.kinds.map(\.rawValue), merges: bpe.merges.map { MergePair(left: $0.0, right: $0.1) },
+        preTokenizer: bpe.preTokenizer, specials: m.vocabulary.specials.map { PlanSpecialToken(role: $0.role, id: $0.id, text: $0.text) },
+        idMap: m.vocabulary.idMap.map { Array($0) } ?? [], originalSize: options.originalVocabularySize)
+
+    let plan = ExecutionPlan(provenance: provenance(m, options), tokenizer: tokenizer, model: model, tensors: tensors,
+                             buffers: buffers, arena: ArenaLayout(rowFloats: arenaRow, noReuseRowFloats: noReuse),
+                             kvLayers: kv, steps: steps, output: output, weights: WeightBlob(file: "weights.bin", length: 0, sha256: ""))
+    let byName = Dictionary(m.parameters.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    let data: (Int) throws -> [Float] = { i in
+        let p = params[i]
+        let t = try store.tensor(for: p, resolve: { byName[$0] })
+        guard t.shape == p.shape else { throw LoweringError.weightShape(name: p.name, expected: p.shape, found: t.shape) }
+        return t.data
+    }
+    return LoweredPlan(plan: plan, data: data, parameters: params.map(\.name))
+}
+
+/// The plan's provenance from the module's metadata: source, pipeline, seeds, the KL of each pruning decision.
+func provenance(_ m: Module, _ o: LoweringOptions) -> Provenance {
+    func string(_ k: String) -> String { m[meta: k]?.stringValue ?? "" }
+    let entries = m.metadata.map { MetadataEntry(key: $0.key, value: $0.value.description) }
+    var kl: [KLReport] = []
+    var n = 1
+    while let pass = m[meta: "decision.\(n).pass"]?.stringValue {
+        let p = "decision.\(n)"
+        if let mean = m[meta: p + ".kl.mean"]?.doubleValue {
+            let options = m[meta: p + ".options"]?.stringValue ?? ""
+            func d(_ k: String) -> Double { m[meta: p + ".kl." + k]?.doubleValue ?? 0 }
+            kl.append(KLReport(pass: options.isEmpty ? pass : "\(pass){\(options)}", mean: mean, median: d("median"), p99: d("p99"),
+                               max: d("max"), top1Agreement: d("top1"), positions: m[meta: p + ".kl.positions"]?.intValue ?? 0))
+        }
+        n += 1
+    }
+    return Provenance(modelName: m.name, architecture: string(MetaKey.architecture), sourceFormat: string(MetaKey.sourceFormat),
+                      sourcePath: string(MetaKey.sourcePath), sourceSHA256: string(MetaKey.sourceSHA256),
+                      pipeline: o.pipeline, lowering: o.lowering,
+                      seeds: entries.filter { $0.key.hasSuffix(".seed") || $0.key.hasSuffix("seed") },
+                      kl: kl, metadata: entries, pareVersion: o.pareVersion)
+}

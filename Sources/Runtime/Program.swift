@@ -1,0 +1,80 @@
+// The checked program: each plan step resolved to pointers into the arena and the weight blob.
+//
+// `PlanCheck.swift` builds it once, after every step passed its checks; the session then runs it per chunk
+// without lookups, bounds checks or allocation.
+
+/// Rows of an activation in the arena: row r starts at `base + r * stride`.
+struct Rows {
+    let base: UnsafeMutablePointer<Float>
+    /// Floats between consecutive rows (the buffer's width; wider for a part of a fused buffer).
+    let stride: Int
+
+    @inline(__always) func row(_ r: Int) -> UnsafeMutablePointer<Float> { base + r * stride }
+    /// The same rows, starting `columns` floats further into each row.
+    func shifted(_ columns: Int) -> Rows { Rows(base: base + columns, stride: stride) }
+}
+
+/// A matrix product's weights: `y = s_r * (x W^T) + b`, s_r = 1/rms(x_r) when a norm was folded in, else 1.
+struct MatrixOperand {
+    /// `[outWidth, inWidth]`, row-major.
+    let weight: UnsafePointer<Float>
+    /// `[outWidth]`
+    let bias: UnsafePointer<Float>?
+    let outWidth: Int
+    let inWidth: Int
+    /// The folded RMS norm's epsilon; nil when the input is used as is.
+    let normEps: Float?
+}
+
+/// Operands of (fused or separate) causal grouped-query attention.
+struct AttentionOperands {
+    /// `[rows, heads * headDim]` (possibly a part of a fused qkv buffer).
+    let q: Rows
+    /// `[rows, kvHeads * headDim]`
+    let k: Rows
+    /// `[rows, kvHeads * headDim]`
+    let v: Rows
+    /// `[rows, heads * headDim]`
+    let out: Rows
+    let heads: Int
+    let kvHeads: Int
+    let headDim: Int
+    let slot: Int
+}
+
+/// A rotary embedding's frequencies; the session fills cos/sin tables per chunk for each distinct one.
+struct RopeConfig: Equatable {
+    let headDim: Int
+    let theta: Double
+}
+
+/// One executable step.
+enum Instruction {
+    /// out[r] = table[token r]. table `[vocab, width]`.
+    case embed(table: UnsafePointer<Float>, out: Rows, width: Int)
+    /// out[r] = x[r] / rms(x[r]) * weight. weight `[width]`.
+    case rmsNorm(x: Rows, weight: UnsafePointer<Float>, eps: Float, out: Rows, width: Int)
+    case linear(x: Rows, matrix: MatrixOperand, out: Rows)
+    /// Rotates `heads` heads of x into out (may be the same rows) with rope table `table`.
+    case rope(x: Rows, out: Rows, heads: Int, headDim: Int, table: Int)
+    case attention(AttentionOperands)
+    case silu(x: Rows, out: Rows, width: Int)
+    case mul(a: Rows, b: Rows, out: Rows, width: Int)
+    case add(a: Rows, b: Rows, out: Rows, width: Int)
+    /// The fused q;k;v product, then rope on the q and k parts in place.
+    case qkvRope(x: Rows, matrix: MatrixOperand, out: Rows, heads: Int, kvHeads: Int, headDim: Int, table: Int)
+    /// The fused gate;up product into scratch, then out = silu(gate) * up. out `[ffn]`.
+    case swiglu(x: Rows, matrix: MatrixOperand, out: Rows, ffn: Int)
+}
+
+/// The checked, resolved program of a plan.
+struct Program {
+    var instructions: [Instruction]
+    /// Instructions from here on act row by row (they come after the last attention): when only the last
+    /// position's logits are wanted they run on that row alone, and not at all for earlier chunks.
+    var tailStart: Int
+    /// Distinct rotary configurations; `rope`/`qkvRope` name them by index.
+    var ropeConfigs: [RopeConfig]
+    /// The widest fused gate;up product (2 * ffn), for the swiglu scratch; 0 when there is none.
+    var swigluWidth: Int
+}

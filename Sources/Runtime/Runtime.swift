@@ -1,0 +1,57 @@
+// The plan runtime: checks an execution plan against its weights once, owns the arena, and makes sessions.
+import ParePlan
+
+/// Executes an `ExecutionPlan` over its weight blob. Checking happens once, here; running does no lookups.
+///
+/// Sessions share the runtime's arena and scratch, so sessions of one runtime must not run concurrently.
+public final class PlanRuntime {
+    /// The plan this runtime executes.
+    public let plan: ExecutionPlan
+    let program: Program
+    /// `[maxRows, arena.rowFloats]`: every activation buffer lives here.
+    let arena: AlignedFloats
+    let ropeTables: RopeTables
+    /// `[maxRows, widest 2 * ffn]`: the fused gate;up product before SwiGLU.
+    let swigluScratch: AlignedFloats
+    /// The blob the program's weight pointers point into.
+    let weights: UnsafeRawBufferPointer
+    /// Owns the blob memory (e.g. an mmap) for the runtime's lifetime.
+    let keepAlive: AnyObject?
+
+    /// Checks every step against the tensors' shapes and the buffers (typed `RuntimeError` on mismatch) and
+    /// allocates the arena (`[plan.model.maxRows, plan.arena.rowFloats]` floats, 64-byte aligned) once.
+    /// - Parameters:
+    ///   - weights: the blob; tensor i starts at `weights.baseAddress + plan.tensors[i].offset`, f32 row-major.
+    ///   - keepAlive: an object that owns the blob memory, retained for the runtime's lifetime.
+    public init(plan: ExecutionPlan, weights: UnsafeRawBufferPointer, keepAlive: AnyObject? = nil) throws {
+        try PlanTables.checkModel(plan)
+        try PlanTables.checkTensors(plan, weights: weights)
+        try PlanTables.checkBuffers(plan)
+        try PlanTables.checkKVLayers(plan)
+        try PlanTables.checkOutput(plan)
+        let maxRows = plan.model.maxRows
+        let arena = try AlignedFloats(count: maxRows * plan.arena.rowFloats, what: "activation arena", zeroed: true)
+        var compiler = StepCompiler(plan: plan, arena: arena.pointer, weights: weights.baseAddress)
+        let program = try compiler.compile()
+        self.plan = plan
+        self.program = program
+        self.arena = arena
+        ropeTables = try RopeTables(configs: program.ropeConfigs, maxRows: maxRows)
+        swigluScratch = try AlignedFloats(count: maxRows * program.swigluWidth, what: "SwiGLU scratch")
+        self.weights = weights
+        self.keepAlive = keepAlive
+    }
+
+    /// The number of token ids (the width of a logits row).
+    public var vocabSize: Int { plan.model.vocabSize }
+
+    /// A session with empty KV caches for up to `maxContext` positions (default and maximum:
+    /// `plan.model.maxContext`). The caches are allocated here, once; untouched positions cost no memory.
+    public func makeSession(maxContext: Int? = nil) throws -> RuntimeSession {
+        let context = maxContext ?? plan.model.maxContext
+        guard context >= 1, context <= plan.model.maxContext else {
+            throw RuntimeError.badMaxContext(requested: context, planMax: plan.model.maxContext)
+        }
+        return try RuntimeSession(runtime: self, maxContext: context)
+    }
+}

@@ -1,0 +1,144 @@
+// `pare compile MODEL [--passes ...] -o model.pare`: prune (KL-checked), lower, and write an execution plan.
+import ArgumentParser
+import Foundation
+import PareFrontend
+import PareIR
+import PareInterpreter
+import PareLowering
+import ParePasses
+import ParePlan
+
+struct Compile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prune a model, lower it, and write an execution plan (plan.pb + weights.bin) that `pare run` executes.",
+        discussion: """
+            Three phases, each reported on standard error:
+              1. pruning: the --passes pipeline (default: the paper's recipe, \(paperRecipe)), every pass \
+            verified and KL-checked on calibration code as in `pare opt`; 'none' compiles the dense model;
+              2. lowering: \(loweringPipeline) (fusion, norm folding and the memory plan; exact rewrites, \
+            verified after each pass);
+              3. writing: one step per op, one arena buffer per value, every weight tensor materialised as float32, \
+            64-byte aligned in weights.bin with a CRC-32C checksum; plan.pb records provenance (source sha256, \
+            pipeline, seeds, KL of each pruning pass), the pruned tokenizer and id map, and the KV-cache layout.
+
+            The output is a directory, written atomically (a temporary sibling renamed into place). The same inputs \
+            and options give the same bytes. MODEL may also be a .pir written by `pare opt` (already pruned): give \
+            --passes none to lower it as it is.
+
+            Examples:
+              pare compile qwen.gguf -o qwen-pruned.pare
+              pare compile qwen.gguf --passes none -o qwen-dense.pare
+              pare compile small.pir --passes none -o small.pare --json
+            """)
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: ArgumentHelp("The pruning pipeline ('none' for a dense plan).", valueName: "pipeline"))
+    var passes = paperRecipe
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The plan directory to write (conventionally NAME.pare).", valueName: "dir"))
+    var output: String
+
+    @Option(help: ArgumentHelp("Rows per forward chunk: the arena holds this many rows; longer prompts run in chunks (1-4096).",
+                               valueName: "n"))
+    var maxRows = 128
+
+    @Option(help: ArgumentHelp("Reject a pruning pass whose mean KL (nats per token) exceeds this.", valueName: "x"))
+    var klBudget: Double?
+
+    @OptionGroup var calibration: CalibrationOptions
+
+    @Option(help: ArgumentHelp("Also write the lowered module's IR here (atomically).", valueName: "file.pir"))
+    var dumpIr: String?
+
+    @Flag(help: "Print a JSON report on standard output.")
+    var json = false
+
+    func validate() throws {
+        guard (1...4096).contains(maxRows) else { throw ValidationError("--max-rows must be between 1 and 4096, got \(maxRows)") }
+        if let klBudget, !(klBudget.isFinite && klBudget >= 0) {
+            throw ValidationError("--kl-budget must be a finite number >= 0, got \(klBudget)")
+        }
+        guard !output.isEmpty else { throw ValidationError("-o needs a directory name, e.g. -o model.pare") }
+    }
+
+    struct Report: Encodable {
+        var model: String
+        var output: String
+        var pipeline: String
+        var lowering: String
+        var parameters_before: Int
+        var parameters_after: Int
+        var vocabulary: Int
+        var blocks: [Int]
+        var steps: Int
+        var tensors: Int
+        var weight_bytes: Int
+        var arena_bytes: Int
+        var arena_bytes_without_reuse: Int
+        var kv_bytes_per_position: Int
+        var weights_sha256: String
+        var seconds_pruning: Double
+        var seconds_lowering: Double
+        var seconds_writing: Double
+        var passes: [PassRecord]
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let pruning = try Pipeline(parsing: passes).resolve()
+            let lowering = try Pipeline(parsing: loweringPipeline).resolve()
+            let t0 = Date()
+            let loaded = try loadModel(model.model)
+            let needsCalibration = pruning.contains { $0.pass.isPruning } || klBudget != nil || calibration.calibration != nil
+            let cal = needsCalibration ? try calibration.load(for: loaded) : nil
+            let context = PassContext(store: loaded.store, calibration: cal, progress: { note($0) })
+            note("pare compile: \(model.model)")
+            note("[1/3] pruning: \(pruning.isEmpty ? "none" : passes)")
+            let pruned = try PassManager(passes: pruning, klBudget: klBudget, log: { note("  " + $0) }).run(loaded.module, context: context)
+            let t1 = Date()
+            note("[2/3] lowering: \(loweringPipeline)")
+            let lowered = try PassManager(passes: lowering, log: { note("  " + $0) }).run(pruned.module, context: context)
+            if let dumpIr { try writeAtomically(printModule(lowered.module), to: dumpIr) }
+            let t2 = Date()
+            note("[3/3] writing \(output)")
+            let options = LoweringOptions(maxRows: maxRows, pipeline: pruning.isEmpty ? "none" : passes, lowering: loweringPipeline,
+                                          originalVocabularySize: loaded.module.vocabulary.size, pareVersion: pareVersion)
+            let plan = try lowerToPlan(lowered.module, store: loaded.store, options: options)
+            loaded.store.dropViews()
+            var done = 0
+            let written = try PlanDirectory.write(plan.plan, to: output) { i in
+                done += 1
+                if done % 20 == 0 || done == plan.plan.tensors.count { note("  tensor \(done)/\(plan.plan.tensors.count)") }
+                return try plan.data(i)
+            }
+            let t3 = Date()
+            let p = written
+            let report = Report(
+                model: model.model, output: output, pipeline: options.pipeline, lowering: loweringPipeline,
+                parameters_before: loaded.module.parameterCount, parameters_after: pruned.module.parameterCount,
+                vocabulary: p.model.vocabSize, blocks: p.kvLayers.map(\.block), steps: p.steps.count, tensors: p.tensors.count,
+                weight_bytes: p.weights.length, arena_bytes: p.arena.bytes(rows: p.model.maxRows),
+                arena_bytes_without_reuse: p.arena.noReuseRowFloats * p.model.maxRows * 4,
+                kv_bytes_per_position: p.kvLayers.reduce(0) { $0 + 2 * $1.width * 4 }, weights_sha256: p.weights.sha256,
+                seconds_pruning: t1.timeIntervalSince(t0), seconds_lowering: t2.timeIntervalSince(t1),
+                seconds_writing: t3.timeIntervalSince(t2), passes: pruned.records + lowered.records)
+            note(String(format: "pare compile: wrote %@ in %.1f s: %d steps, %d tensors, %@ of weights, arena %@ for %d rows (%@ without reuse)",
+                        output, t3.timeIntervalSince(t0), p.steps.count, p.tensors.count, bytes(p.weights.length),
+                        bytes(report.arena_bytes), p.model.maxRows, bytes(report.arena_bytes_without_reuse)))
+            if json { try printJSON(report) }
+        }
+    }
+}
+
+/// `1.27 GB`, `45.0 MB`, `12.0 KB`.
+func bytes(_ n: Int) -> String {
+    let d = Double(n)
+    if d >= 1e9 { return String(format: "%.2f GB", d / 1e9) }
+    if d >= 1e6 { return String(format: "%.1f MB", d / 1e6) }
+    if d >= 1e3 { return String(format: "%.1f KB", d / 1e3) }
+    return "\(n) B"
+}
+
+/// This build's version, recorded in plans.
+let pareVersion = "0.4.0"

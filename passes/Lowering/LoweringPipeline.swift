@@ -1,0 +1,16 @@
+// The lowering pipeline: the exact rewrites that take a (pruned) module to the form `pare compile` turns into an
+// execution plan. Phase by phase:
+//   fuse-qkv       q, k, v -> one product with bias and rope (qkv_rope) read by attention_qkv
+//   fuse-gate-up   gate, up -> one product with SwiGLU (swiglu)
+//   fold-norms     RMS norms -> folded into the products after them (weight into columns, `eps` on the product)
+//   dce            drop the parameters the packed ones copied (q, gate) and anything else left unread
+//   plan-memory    arena offsets from liveness (must run last: any later change invalidates the plan)
+// Weight packing happens in the first three as view chains (append_rows, scale_cols); lowering materialises them
+// once, each packed tensor contiguous and 64-byte aligned in the weight blob.
+
+/// The default lowering pipeline string.
+public let loweringPipeline = "fuse-qkv,fuse-gate-up,fold-norms,dce,plan-memory"
+
+/// The default pruning pipeline of `pare compile`: the Flab-Pruner recipe (vocabulary, layers, FFN channels)
+/// scaled to a 24-layer model. Every pass is KL-checked on calibration code.
+public let paperRecipe = "vocab-prune,layer-prune{count=3},ffn-prune{drop=256}"
