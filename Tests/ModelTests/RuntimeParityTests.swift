@@ -133,6 +133,28 @@ final class RuntimeParityTests: XCTestCase {
         try checkAgainstInterpreter(pruned, model, plan: dir + "/p.pare", ids: model.tokenizer.encode(Self.prompt), label: "Qwen pruned")
     }
 
+    /// A vocabulary-pruned plan carries the pruned tokenizer, its id map and remapped specials: it tokenizes as the
+    /// pruned module does, and runs as the pruned module runs.
+    func testVocabularyPrunedPlanCarriesThePrunedTokenizer() throws {
+        let pruned = try VocabPruneFixture.pruned(Paths.smolGGUF)
+        let model = pruned.original
+        let dir = try temporaryFolder("smol-vocab")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try compilePlan(pruned.module, of: model, to: dir + "/v.pare", pipeline: "vocab-prune")
+        let (loaded, _) = try openPlan(dir + "/v.pare")
+        let t = loaded.plan.tokenizer
+        XCTAssertEqual(t.tokens.count, pruned.module.vocabulary.size)
+        XCTAssertLessThan(t.tokens.count, model.module.vocabulary.size)
+        XCTAssertEqual(t.idMap, pruned.idMap)
+        XCTAssertEqual(t.originalSize, model.module.vocabulary.size)
+        XCTAssertEqual(t.specials.map(\.id), pruned.module.vocabulary.specials.map(\.id))
+        let planTokenizer = try makeTokenizer(t)
+        let ids = planTokenizer.encode(Self.prompt)
+        XCTAssertEqual(ids, pruned.tokenizer.encode(Self.prompt))
+        XCTAssertEqual(planTokenizer.decode(ids), Self.prompt)
+        try checkAgainstInterpreter(pruned.module, model, plan: dir + "/v.pare", ids: ids, label: "SmolLM2 vocab-pruned")
+    }
+
     func testCompilingTwiceGivesTheSameBytesAndTheCReaderAgrees() throws {
         let model = try RealModels.smol()
         let dir = try temporaryFolder("smol-twice")
