@@ -152,7 +152,8 @@ public struct Rewriter {
         changed = true
     }
 
-    /// Removes the parameter named `name` (every declaration of it). Throws if an op still reads it.
+    /// Removes the parameter named `name` (every declaration of it). Throws if an op, or another parameter's view
+    /// (`append_rows`, `scale_cols`), still reads it.
     public mutating func removeParameter(_ name: String) throws {
         guard module.parameters.contains(where: { $0.name == name }) else { throw RewriteError.noSuchParameter(name) }
         let n = users(ofParameter: name).count + module.parameters.filter { $0.references.contains(name) }.count

@@ -54,8 +54,15 @@ public struct DeadCodeElimination: Pass {
         let referenced = read.union(r.module.parameters.filter { read.contains($0.name) }.flatMap(\.references))
         var seen = Set<String>()
         let dead = r.module.parameters.map(\.name).filter { !referenced.contains($0) && seen.insert($0).inserted }
-        // Packed parameters are declared after the parts their views read: remove them first.
-        for name in dead.reversed() { try r.removeParameter(name) }
+        // A dead parameter whose views read another dead one goes first, whatever the declaration order.
+        var pending = dead
+        while !pending.isEmpty {
+            let readByPending = Set(pending.compactMap { r.module.parameter($0) }.flatMap(\.references))
+            let now = pending.filter { !readByPending.contains($0) }
+            guard !now.isEmpty else { break }  // a cycle of views: the verifier rejects it; leave them
+            for name in now { try r.removeParameter(name) }
+            pending.removeAll { now.contains($0) }
+        }
 
         var stats = PassStatistics()
         stats.add("ops erased", opsErased)

@@ -21,6 +21,7 @@ public struct LoweringOptions: Sendable {
     /// Written into the plan's provenance.
     public var pareVersion: String
 
+    /// Options for `lowerToPlan`; 128 rows per chunk by default.
     public init(maxRows: Int = 128, pipeline: String, lowering: String, originalVocabularySize: Int, pareVersion: String) {
         self.maxRows = maxRows
         self.pipeline = pipeline
@@ -33,6 +34,7 @@ public struct LoweringOptions: Sendable {
 /// A plan whose weight table lists names, dtypes and shapes; `PlanDirectory.write` assigns offsets, lengths and
 /// checksums while it pulls each tensor's floats from `data`.
 public struct LoweredPlan {
+    /// The plan, with tensor offsets, lengths and checksums still zero.
     public var plan: ExecutionPlan
     /// Tensor i's floats, row-major, `plan.tensors[i].count` of them.
     public var data: (Int) throws -> [Float]
@@ -73,8 +75,8 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
     }
     let arenaRow = m[meta: "memory.arena_row_floats"]?.intValue ?? 0
     let noReuse = m[meta: "memory.no_reuse_row_floats"]?.intValue ?? 0
-    guard buffers.allSatisfy({ $0.offset + $0.width <= arenaRow }) else {
-        throw LoweringError.noMemoryPlan(op: "the arena (memory.arena_row_floats = \(arenaRow))")
+    if let b = buffers.first(where: { $0.offset + $0.width > arenaRow }) {
+        throw LoweringError.bufferOutsideArena(value: b.name, offset: b.offset, width: b.width, arena: arenaRow)
     }
 
     // Steps and KV layers.
@@ -104,8 +106,10 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
     guard let output = bufferIndex[m.function.result] else { throw LoweringError.invalidModule("the returned value is an argument") }
 
     let hidden = m.blocks.first?.hidden ?? (params.first?.shape.last ?? 0)
-    let model = ModelShape(hidden: hidden, vocabSize: m.vocabulary.size,
-                           maxContext: max(m[meta: "context_length"]?.intValue ?? 0, 1), maxRows: options.maxRows)
+    guard let context = m[meta: "context_length"]?.intValue, context > 0 else {
+        throw LoweringError.noContextLength(model: m.name)
+    }
+    let model = ModelShape(hidden: hidden, vocabSize: m.vocabulary.size, maxContext: context, maxRows: options.maxRows)
     let tokenizer = PlanTokenizer(
         tokens: bpe.tokens, kinds: bpe.kinds.map(\.rawValue), merges: bpe.merges.map { MergePair(left: $0.0, right: $0.1) },
         preTokenizer: bpe.preTokenizer, specials: m.vocabulary.specials.map { PlanSpecialToken(role: $0.role, id: $0.id, text: $0.text) },

@@ -102,7 +102,10 @@ struct Compile: ParsableCommand {
             if let dumpIr { try writeAtomically(printModule(lowered.module), to: dumpIr) }
             let t2 = Date()
             note("[3/3] writing \(output)")
-            let options = LoweringOptions(maxRows: maxRows, pipeline: pruning.isEmpty ? "none" : passes, lowering: loweringPipeline,
+            // The pipeline as applied: a pass the KL budget rejected (or that changed nothing) did not shape the plan.
+            let applied = pruned.records.filter { $0.changed && !$0.rejected }.map(\.spelling)
+            let options = LoweringOptions(maxRows: maxRows, pipeline: applied.isEmpty ? "none" : applied.joined(separator: ","),
+                                          lowering: loweringPipeline,
                                           originalVocabularySize: loaded.module.vocabulary.size, pareVersion: pareVersion)
             let plan = try lowerToPlan(lowered.module, store: loaded.store, options: options)
             loaded.store.dropViews()
@@ -110,6 +113,7 @@ struct Compile: ParsableCommand {
             let written = try PlanDirectory.write(plan.plan, to: output) { i in
                 done += 1
                 if done % 20 == 0 || done == plan.plan.tensors.count { note("  tensor \(done)/\(plan.plan.tensors.count)") }
+                defer { loaded.store.dropViews() }  // one materialised tensor at a time, not the whole model twice
                 return try plan.data(i)
             }
             let t3 = Date()

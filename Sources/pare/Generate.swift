@@ -1,4 +1,4 @@
-// `pare generate MODEL --prompt T`: greedy continuation with the reference interpreter.
+// `pare generate MODEL --prompt T`: greedy continuation with the reference interpreter, or the runtime for a plan.
 import ArgumentParser
 import Foundation
 import PareFrontend

@@ -24,6 +24,17 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print a JSON summary.")
     var json = false
 
+    /// The KL one pruning pass cost, as measured when it ran.
+    struct KL: Encodable {
+        var pass: String
+        var mean: Double
+        var median: Double
+        var p99: Double
+        var max: Double
+        var top1: Double
+        var positions: Int
+    }
+
     struct Summary: Encodable {
         var plan: String
         var format_version: Int
@@ -45,7 +56,7 @@ struct Inspect: ParsableCommand {
         var arena_bytes: Int
         var arena_bytes_without_reuse: Int
         var kv_bytes_per_position: Int
-        var kl: [[String: Double]]
+        var kl: [KL]
         var verified: Bool
     }
 
@@ -65,7 +76,8 @@ struct Inspect: ParsableCommand {
                     kernels: Dictionary(p.steps.map { ($0.kernel.rawValue, 1) }, uniquingKeysWith: +), tensors: p.tensors.count,
                     weight_bytes: p.weights.length, arena_bytes: p.arena.bytes(rows: p.model.maxRows),
                     arena_bytes_without_reuse: p.arena.noReuseRowFloats * p.model.maxRows * 4, kv_bytes_per_position: kv,
-                    kl: p.provenance.kl.map { ["mean": $0.mean, "median": $0.median, "p99": $0.p99, "max": $0.max, "top1": $0.top1Agreement] },
+                    kl: p.provenance.kl.map { KL(pass: $0.pass, mean: $0.mean, median: $0.median, p99: $0.p99, max: $0.max,
+                                                top1: $0.top1Agreement, positions: $0.positions) },
                     verified: verify))
                 return
             }
@@ -97,8 +109,9 @@ struct Inspect: ParsableCommand {
             out.append("")
             out.append("tensors (name, shape, bytes, offset, crc32c):")
             for x in p.tensors {
-                out.append(String(format: "  %-36@ %-14@ %10@ @%-11d %08x", x.name, "[" + x.shape.map(String.init).joined(separator: ", ") + "]",
-                                  bytes(x.length), x.offset, x.checksum))
+                let shape = "[" + x.shape.map(String.init).joined(separator: ", ") + "]"
+                out.append("  " + pad(x.name, 36) + " " + pad(shape, 14) + " " + pad(bytes(x.length), 10, left: true) + " @"
+                    + pad(String(x.offset), 11) + " " + String(format: "%08x", x.checksum))
             }
             out.append("")
             out.append("kv layers (slot: block, kv_heads x head_dim):")
@@ -128,4 +141,10 @@ struct Inspect: ParsableCommand {
         if let b = s.block { line += " block \(b)" }
         return line
     }
+}
+
+/// `s` padded with spaces to `width` characters (on the left when `left`); longer strings are left whole.
+func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - s.count))
+    return left ? fill + s : s + fill
 }

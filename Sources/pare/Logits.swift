@@ -30,7 +30,7 @@ struct Logits: ParsableCommand {
                 let open = try OpenPlan(model.model)
                 let ids = prompt.ids(open.tokenizer)
                 let vocab = open.loaded.plan.model.vocabSize
-                let logits = try open.runtime.makeSession(maxContext: ids.count).forward(ids, allLogits: true)
+                let logits = try open.runtime.makeSession(maxContext: max(ids.count, 1)).forward(ids, allLogits: true)
                 let positions = (0..<ids.count).map { PositionSummary(logits: logits[($0 * vocab)..<(($0 + 1) * vocab)], k: top) }
                 try show(ids, positions) { open.tokenizer.tokenString($0) }
                 return

@@ -5,7 +5,7 @@ import PareTokenizer
 
 /// The MODEL argument every command that reads a model takes.
 struct ModelOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("A GGUF file, a Hugging Face directory, or a .pir file.", valueName: "model"))
+    @Argument(help: ArgumentHelp("A GGUF file, a Hugging Face directory, or a .pir file (logits, generate and bench also take a plan directory from `pare compile`).", valueName: "model"))
     var model: String
 }
 

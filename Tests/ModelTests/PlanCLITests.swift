@@ -131,7 +131,7 @@ final class PlanCLITests: XCTestCase {
                      ["compile", smol, "--max-rows", "0", "-o", out],
                      ["compile", smol, "--passes", "no-such-pass", "-o", out],
                      ["run", try plan(), "--prompt", "x", "--top-p", "0"],
-                     ["run", try plan(), "--prompt", "x", "--temperature", "-1"]] {
+                     ["run", try plan(), "--prompt", "x", "--temperature=-1"]] {
             let r = try PareCLI.run(args)
             XCTAssertEqual(r.status, 64, r.summary)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing is written on a bad option")

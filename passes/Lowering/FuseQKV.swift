@@ -66,7 +66,8 @@ public struct FuseQKV: Pass {
               soleUser(of: vLin.result, r)?.result == attention.result,
               let heads = attention.int("heads"), let kvHeads = attention.int("kv_heads"), let headDim = attention.int("head_dim"),
               qRope.int("heads") == heads, kRope.int("heads") == kvHeads,
-              qRope.int("head_dim") == headDim, kRope.int("head_dim") == headDim
+              qRope.int("head_dim") == headDim, kRope.int("head_dim") == headDim,
+              qRope.result != kRope.result, Set([qLin.result, kLin.result, vLin.result]).count == 3
         else { return false }
         let lins = [qLin, kLin, vLin]
         let weights = lins.compactMap { $0.paramOperands.first.flatMap(r.module.parameter) }

@@ -31,8 +31,9 @@ public struct PlanMemory: Pass {
     /// Alignment of offsets and widths, in floats (64 bytes).
     public static let alignment = 16
 
-    /// Metadata keys the pass writes.
+    /// Metadata key of the arena's floats per row (offsets and widths padded to 16 floats).
     public static let arenaKey = "memory.arena_row_floats"
+    /// Metadata key of the floats per row without reuse: the sum of the values' widths, unpadded.
     public static let noReuseKey = "memory.no_reuse_row_floats"
 
     /// Creates the pass (it has no options).
