@@ -53,7 +53,7 @@ let package = Package(
                 dependencies: ["CCRC32C", "CSHA256", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 path: "Sources/Plan", exclude: ["plan.proto"], swiftSettings: release),
         // A C reader of plan.pb on libprotobuf-c: proves the format is language-neutral.
-        .executableTarget(name: "pare-plan-dump", dependencies: ["CProtobufC"], path: "Sources/PlanReaderC"),
+        .executableTarget(name: "pare-plan-dump", dependencies: ["CProtobufC", "CCRC32C"], path: "Sources/PlanReaderC"),
         // Lowering: a lowered IR module plus its weights -> an execution plan and its weight blob.
         .target(name: "PareLowering", dependencies: ["PareIR", "PareInterpreter", "ParePlan"],
                 path: "Sources/Lowering", swiftSettings: release),

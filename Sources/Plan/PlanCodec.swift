@@ -249,22 +249,10 @@ private func protobufKernel(_ k: Kernel) -> Pare_Plan_V1_Kernel {
     }
 }
 
-/// The kernel a protobuf value names, or nil for UNSPECIFIED and values this build does not know.
+/// The kernel a protobuf value names, or nil for UNSPECIFIED and values this build does not know: the inverse of
+/// `protobufKernel`, so the two cannot drift apart.
 private func kernel(_ k: Pare_Plan_V1_Kernel) -> Kernel? {
-    switch k {
-    case .embed: return .embed
-    case .rmsNorm: return .rmsNorm
-    case .linear: return .linear
-    case .rope: return .rope
-    case .attention: return .attention
-    case .silu: return .silu
-    case .mul: return .mul
-    case .add: return .add
-    case .qkvRope: return .qkvRope
-    case .attentionQkv: return .attentionQKV
-    case .swiglu: return .swiglu
-    case .unspecified, .UNRECOGNIZED: return nil
-    }
+    Kernel.allCases.first { protobufKernel($0) == k }
 }
 
 private func encodeStep(_ s: Step) throws -> Pare_Plan_V1_Step {

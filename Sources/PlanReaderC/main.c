@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "crc32c.h"
 #include "plan.pb-c.h"
 
 typedef Pare__Plan__V1__Plan Plan;
@@ -61,16 +62,6 @@ static unsigned char *read_file(const char *path, size_t *size) {
     }
     *size = n;
     return buf;
-}
-
-/// CRC-32C (Castagnoli, reflected 0x82F63B78), bit at a time: plan.pb is small, speed does not matter here.
-static uint32_t crc32c(const unsigned char *p, size_t n) {
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    }
-    return ~c;
 }
 
 // MARK: Listing (must match Sources/Plan/PlanListing.swift byte for byte)
@@ -190,7 +181,7 @@ static const char *check(const Plan *m, const unsigned char *data, size_t n) {
                       m->crc32c == ((uint32_t)data[n - 4] | (uint32_t)data[n - 3] << 8 | (uint32_t)data[n - 2] << 16 |
                                     (uint32_t)data[n - 1] << 24);
     if (has_trailer) {
-        uint32_t computed = crc32c(data, n - 5);
+        uint32_t computed = pare_crc32c(0, data, n - 5);  /* the same CRC-32C the Swift writer uses */
         if (computed != m->crc32c) {
             snprintf(why, sizeof why, "file is corrupt (CRC-32C of its contents is %08" PRIx32 ", the file records %08" PRIx32 ")",
                      computed, m->crc32c);
