@@ -2,7 +2,7 @@
 // Pare: a compiler that makes code LLMs smaller and faster on ordinary machines.
 //
 // Data flows one way, and the targets follow it:
-//   Checkpoint (GGUF, safetensors) -> Frontend (lift) -> IR -> passes -> Lowering -> Plan -> Runtime -> pare (CLI)
+//   Checkpoint (GGUF, safetensors) -> Frontend (lift) -> IR -> passes -> Lowering -> Plan -> Runtime -> Eval -> pare (CLI)
 // Nothing lower in that chain imports something higher. `IR/` depends on nothing of ours.
 import PackageDescription
 
@@ -60,10 +60,15 @@ let package = Package(
         // The runtime: loads a plan, runs prefill (sgemm) and decode (sgemv) with a KV cache, samples, streams.
         .target(name: "PareRuntime", dependencies: ["ParePlan", "PareTokenizer", "PareIR", "CBLAS"],
                 path: "Sources/Runtime", swiftSettings: release),
+        // Running untrusted generated programs: fork/exec with resource limits, a deadline and its own process group.
+        .target(name: "CSandbox", path: "Sources/CSandbox"),
+        // Evaluation: HumanEval problems, the codex and chat protocols, the sandbox, resumable results, McNemar.
+        .target(name: "PareEval", dependencies: ["PareRuntime", "PareTokenizer", "CSandbox"], path: "Sources/Eval",
+                swiftSettings: release),
         // The command line.
         .executableTarget(name: "pare",
                           dependencies: ["PareFrontend", "PareIR", "ParePasses", "PareInterpreter", "PareTokenizer",
-                                         "PareCheckpoint", "PareLowering", "ParePlan", "PareRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                         "PareCheckpoint", "PareLowering", "ParePlan", "PareRuntime", "PareEval", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pare", swiftSettings: release),
 
         .testTarget(name: "IRTests", dependencies: ["PareIR", "ParePasses", "PareInterpreter", "PareTokenizer"], path: "Tests/IRTests",
@@ -74,6 +79,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PlanTests", dependencies: ["ParePlan"], path: "Tests/PlanTests"),
         .testTarget(name: "RuntimeTests", dependencies: ["PareRuntime", "ParePlan", "PareTokenizer", "PareIR"], path: "Tests/RuntimeTests"),
+        .testTarget(name: "EvalTests", dependencies: ["PareEval", "PareRuntime", "ParePlan", "PareTokenizer"], path: "Tests/EvalTests"),
         .testTarget(name: "ModelTests",
                     dependencies: ["PareFrontend", "PareIR", "ParePasses", "PareInterpreter", "PareTokenizer", "PareCheckpoint",
                                    "PareLowering", "ParePlan", "PareRuntime"],

@@ -112,4 +112,6 @@ public enum MetaKey {
     public static let sourceFormat = "source.format"
     public static let sourcePath = "source.path"
     public static let sourceSHA256 = "source.sha256"
+    /// The checkpoint's chat template (Jinja text), when it has one; plans carry it for chat prompts.
+    public static let chatTemplate = "chat_template"
 }

@@ -33,7 +33,8 @@ public func loadHuggingFace(_ path: String) throws -> LoadedModel {
     // Embedding rows may exceed the tokenizer's ids (padding rows); the vocabulary spans all rows.
     vocabulary.size = config.vocabSize
     let module = try lift(LiftInput(config: config, names: .huggingFace, reader: dir.checkpoint, vocabulary: vocabulary,
-                                    format: "hf", sha256: try huggingFaceDigest(path), unpermuteQK: false))
+                                    format: "hf", sha256: try huggingFaceDigest(path), unpermuteQK: false,
+                                    chatTemplate: huggingFaceChatTemplate(path)))
     return LoadedModel(module: module, reader: dir.checkpoint, tokenizer: try BPETokenizer(model: vocabulary.bpe!))
 }
 
@@ -41,4 +42,13 @@ public func loadHuggingFace(_ path: String) throws -> LoadedModel {
 func loadHuggingFaceTokenizer(_ path: String) throws -> BPETokenizer {
     let tokenizer = (path as NSString).appendingPathComponent("tokenizer.json")
     return try BPETokenizer(model: TokenizerJSON.load(path: tokenizer).model)
+}
+
+/// The `chat_template` string of the directory's tokenizer_config.json, if it has one (a list of named templates,
+/// as some models have, is not read).
+func huggingFaceChatTemplate(_ path: String) -> String? {
+    let file = (path as NSString).appendingPathComponent("tokenizer_config.json")
+    guard let data = FileManager.default.contents(atPath: file),
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+    return object["chat_template"] as? String
 }

@@ -13,9 +13,12 @@ public struct LiftInput {
     public var sha256: String
     /// True for llama-architecture GGUF files, whose Q/K rows llama.cpp's converter permuted.
     public var unpermuteQK: Bool
+    /// The checkpoint's chat template (Jinja text), recorded as metadata `chat_template` for the plan's users.
+    public var chatTemplate: String?
 
     public init(config: ModelConfig, names: TensorNames, reader: TensorReader, vocabulary: Vocabulary,
-                format: String, sha256: String, unpermuteQK: Bool) {
+                format: String, sha256: String, unpermuteQK: Bool, chatTemplate: String? = nil) {
+        self.chatTemplate = chatTemplate
         self.config = config
         self.names = names
         self.reader = reader
@@ -89,7 +92,7 @@ public func lift(_ input: LiftInput) throws -> Module {
     let head = c.tiedEmbeddings ? embedding : try param(input.names.lmHead, [c.vocabSize, c.hidden])
     let logits = b.op(.linear, [.value(n), head], type: .activations(c.vocabSize))
 
-    let metadata: [(key: String, value: Attribute)] = [
+    var metadata: [(key: String, value: Attribute)] = [
         (MetaKey.architecture, .string(c.architecture)),
         (MetaKey.sourceFormat, .string(input.format)),
         (MetaKey.sourcePath, .string(path)),
@@ -99,6 +102,7 @@ public func lift(_ input: LiftInput) throws -> Module {
         ("rope_theta", .float(c.ropeTheta)),
         ("tied_embeddings", .bool(c.tiedEmbeddings)),
     ]
+    if let t = input.chatTemplate { metadata.append((MetaKey.chatTemplate, .string(t))) }
     let function = Function(arguments: [(name: "tokens", value: tokens, type: TensorType([.seq], .i32))], ops: b.ops, result: logits)
     return Module(name: c.name, metadata: metadata, blocks: blocks, parameters: params, vocabulary: input.vocabulary, function: function)
 }

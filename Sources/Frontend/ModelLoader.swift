@@ -76,7 +76,8 @@ public func loadGGUF(_ path: String) throws -> LoadedModel {
                                     detail: "(\(config.vocabSize)) differs from the tokenizer's \(vocabulary.size) tokens")
     }
     let module = try lift(LiftInput(config: config, names: .gguf, reader: file, vocabulary: vocabulary, format: "gguf",
-                                    sha256: try sha256Hex(file: path), unpermuteQK: ggufArchitectures[config.architecture] ?? false))
+                                    sha256: try sha256Hex(file: path), unpermuteQK: ggufArchitectures[config.architecture] ?? false,
+                                    chatTemplate: { if case .string(let t)? = file.metadata["tokenizer.chat_template"] { t } else { nil } }()))
     return LoadedModel(module: module, reader: file, tokenizer: try BPETokenizer(model: vocabulary.bpe!))
 }
 

@@ -131,7 +131,8 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
 /// The plan's provenance from the module's metadata: source, pipeline, seeds, the KL of each pruning decision.
 func provenance(_ m: Module, _ o: LoweringOptions) -> Provenance {
     func string(_ k: String) -> String { m[meta: k]?.stringValue ?? "" }
-    let entries = m.metadata.map { MetadataEntry(key: $0.key, value: $0.value.description) }
+    // Strings as they are (a chat template stays readable by the runtime's users); other values in IR syntax.
+    let entries = m.metadata.map { MetadataEntry(key: $0.key, value: $0.value.stringValue ?? $0.value.description) }
     var kl: [KLReport] = []
     var n = 1
     while let pass = m[meta: "decision.\(n).pass"]?.stringValue {

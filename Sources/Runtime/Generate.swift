@@ -6,6 +6,13 @@
 /// The decode loop allocates nothing per token.
 public func generate(_ session: RuntimeSession, prompt: [Int], maxTokens: Int, sampling: SamplingMode,
                      stop: Set<Int>, onToken: (Int) -> Void) throws -> [Int] {
+    try generateUntil(session, prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stop) { onToken($0); return false }
+}
+
+/// `generate` that also ends after a token for which `until` returns true (e.g. when the text so far has reached
+/// a stop sequence); that token is the last one returned.
+public func generateUntil(_ session: RuntimeSession, prompt: [Int], maxTokens: Int, sampling: SamplingMode,
+                     stop: Set<Int>, until: (Int) -> Bool) throws -> [Int] {
     let vocab = session.runtime.vocabSize
     var sampler = try TokenSampler(sampling, vocabSize: vocab)
     guard maxTokens > 0 else { return [] }
@@ -15,8 +22,7 @@ public func generate(_ session: RuntimeSession, prompt: [Int], maxTokens: Int, s
     while true {
         let id = sampler.sample(UnsafeBufferPointer(start: logits, count: vocab))
         out.append(id)
-        onToken(id)
-        if out.count >= maxTokens || stop.contains(id) || session.remaining == 0 { return out }
+        if until(id) || out.count >= maxTokens || stop.contains(id) || session.remaining == 0 { return out }
         logits = try session.decode(id)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import PareCheckpoint
 import PareFrontend
 import PareIR
+import PareEval
 import PareInterpreter
 import ParePasses
 import ParePlan
@@ -42,6 +43,11 @@ func report(_ error: Error) -> (message: String, code: Int32) {
     case let e as TokenizerError: return (plain(e), 3)
     case let e as CalibrationError: return (plain(e), 3)
     case let e as PlanError: return (plain(e), 3)
+    case let e as EvalError:
+        switch e {
+        case .badData, .badResults, .resultsMismatch: return (plain(e), 3)
+        case .sandbox, .chatTemplate, .nothingToCompare: return (plain(e), 1)
+        }
     case let e as PassFailure:
         if case PassError.badOption = e.underlying { return (plain(e), 64) }  // an option the module makes impossible
         return (plain(e), e.isVerificationFailure ? 4 : 1)
