@@ -23,11 +23,12 @@ struct Pare: ParsableCommand {
               pare run small.pare --prompt 'def fib(n):' # generate with the runtime
               pare bench small.pare --json               # prefill and decode tokens/s, load, peak RSS
               pare eval humaneval small.pare             # HumanEval pass@1, run by the runtime
+              pare report dense.pare small.pare          # parameters, FLOPs, bytes per token, size, speed, side by side
               pare passes                                # the passes and their options
 
             Exit codes: 0 success (also when `pare opt` rejects a pass over its KL budget), 1 internal error, a pass that failed, or a lowering or runtime error (e.g. a prompt longer than the context), 3 bad input file (checkpoint, tokenizer, IR text, calibration text, plan), 4 the IR failed verification, 64 bad command-line arguments (including a bad pipeline string or pass option).
             """,
         subcommands: [DumpIR.self, Verify.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Stats.self, Opt.self, KL.self, Passes.self,
-                      Compile.self, Inspect.self, Run.self, Eval.self]
+                      Compile.self, Inspect.self, Run.self, Eval.self, Report.self]
     )
 }
