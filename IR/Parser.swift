@@ -323,19 +323,19 @@ private struct IRParser {
         try advance()
         let model = try key("the vocabulary model, e.g. 'bpe'")
         let dict = try attributeDict()
-        var size: Int?, merges: Int?, pre: String?
+        var size: Int?, merges: Int?, pre: String?, sourceSize: Int?
         for (k, v, a) in dict {
             switch k {
-            case "size", "merges":
+            case "size", "merges", "source_size":
                 guard let i = v.intValue else { throw fail(.badLiteral, "vocabulary '\(k)' must be an integer, found \(v)", at: a) }
-                if k == "size" { size = i } else { merges = i }
+                if k == "size" { size = i } else if k == "merges" { merges = i } else { sourceSize = i }
             case "pre_tokenizer":
                 guard let s = v.stringValue else {
                     throw fail(.badLiteral, "vocabulary 'pre_tokenizer' must be a string, found \(v)", at: a)
                 }
                 pre = s
             default:
-                throw fail(.unexpectedToken, "unknown vocabulary attribute '\(k)'; expected size, merges, pre_tokenizer", at: a)
+                throw fail(.unexpectedToken, "unknown vocabulary attribute '\(k)'; expected size, merges, pre_tokenizer, source_size", at: a)
             }
         }
         guard let size, let merges, let pre else {
@@ -367,7 +367,8 @@ private struct IRParser {
                 }
             }
         }
-        return Vocabulary(model: model, size: size, mergeCount: merges, preTokenizer: pre, specials: specials, idMap: idMap)
+        return Vocabulary(model: model, size: size, mergeCount: merges, preTokenizer: pre, specials: specials, idMap: idMap,
+                          sourceSize: sourceSize)
     }
 
     mutating func blockDecl() throws -> BlockDims {

@@ -109,7 +109,7 @@ private struct IRPrinter {
 
         let v = m.vocabulary
         let header = "vocabulary \(spellKey(v.model)) {size = \(v.size), merges = \(v.mergeCount), "
-            + "pre_tokenizer = \(quoteIRString(v.preTokenizer))}"
+            + "pre_tokenizer = \(quoteIRString(v.preTokenizer))" + (v.sourceSize.map { ", source_size = \($0)" } ?? "") + "}"
         if v.specials.isEmpty && v.idMap == nil {
             line(1, header)
         } else {

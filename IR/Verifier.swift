@@ -7,7 +7,8 @@
 //  Vocabulary
 //   V1  model is `bpe`; size > 0; merges >= 0.
 //   V2  every special token's id is in 0..<size.
-//   V3  the id map, if any, has exactly `size` entries, non-negative and strictly increasing (monotone new -> old).
+//   V3  the id map, if any, has exactly `size` entries, non-negative and strictly increasing (monotone new -> old),
+//       each below `source_size`; `source_size` (>= size) is given exactly when the id map is.
 //  Blocks
 //   B1  block indices are unique; hidden, heads, kv_heads, head_dim, ffn are positive; heads % kv_heads == 0.
 //   B2  every block has the same hidden size (the residual stream is shared).
@@ -164,6 +165,19 @@ private struct IRVerifier {
                 let i = (0..<(idMap.count - 1)).first { idMap[$0] >= idMap[$0 + 1] } ?? 0
                 error("id_map must be strictly increasing, but entry \(i + 1) (\(idMap[i + 1])) follows \(idMap[i])", idMapAt)
             }
+            if let source = v.sourceSize {
+                if source < v.size {
+                    error("vocabulary source_size \(source) is smaller than its size \(v.size); a pruned vocabulary keeps a "
+                          + "subset of the source's ids", vocabularyAt)
+                } else if let i = (0..<idMap.count).first(where: { idMap[$0] >= source }) {
+                    error("id_map entry \(i) is \(idMap[i]), not below the source vocabulary's size (source_size = \(source))", idMapAt)
+                }
+            } else {
+                error("a vocabulary with an id_map needs source_size, the size of the source checkpoint's vocabulary (the range of "
+                      + "the id map); add `source_size = N` to its header or run `pare opt` again", vocabularyAt)
+            }
+        } else if let source = v.sourceSize {
+            error("vocabulary source_size = \(source) without an id_map; only a pruned vocabulary names its source's size", vocabularyAt)
         }
     }
 

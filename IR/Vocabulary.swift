@@ -42,8 +42,9 @@ public struct BPEModel: Sendable, Equatable {
     }
 }
 
-/// The module's vocabulary. What prints (and so what round-trips through text) is its declaration:
-/// size, pre-tokenizer, special tokens and the id map; the BPE tables are loaded from the source checkpoint.
+/// The module's vocabulary. What prints (and so what round-trips through text) is its declaration: size,
+/// pre-tokenizer, special tokens, and after pruning the id map and source size; the BPE tables are loaded from the
+/// source checkpoint.
 public struct Vocabulary: Sendable, Hashable {
     /// `bpe` (byte-level BPE); the only model Pare supports today.
     public var model: String
@@ -55,30 +56,37 @@ public struct Vocabulary: Sendable, Hashable {
     public var specials: [SpecialToken]
     /// After pruning: new id -> id in the source vocabulary, strictly increasing. Nil means identity.
     public var idMap: IndexList?
+    /// After pruning: the number of ids in the source checkpoint's vocabulary, the range of `idMap` (given exactly
+    /// when `idMap` is, and unchanged by pruning again). Nil means this is the source vocabulary.
+    public var sourceSize: Int?
     /// The BPE tables, when loaded. Not part of equality or the printed form.
     public var bpe: BPEModel?
 
     public init(model: String = "bpe", size: Int, mergeCount: Int, preTokenizer: String,
-                specials: [SpecialToken], idMap: IndexList? = nil, bpe: BPEModel? = nil) {
+                specials: [SpecialToken], idMap: IndexList? = nil, sourceSize: Int? = nil, bpe: BPEModel? = nil) {
         self.model = model
         self.size = size
         self.mergeCount = mergeCount
         self.preTokenizer = preTokenizer
         self.specials = specials
         self.idMap = idMap
+        self.sourceSize = sourceSize
         self.bpe = bpe
     }
+
+    /// The number of ids in the source checkpoint's vocabulary: `sourceSize` after pruning, else `size`.
+    public var originalSize: Int { sourceSize ?? size }
 
     /// The id of the special token with this role, if any.
     public func special(_ role: String) -> Int? { specials.first { $0.role == role }?.id }
 
     public static func == (a: Vocabulary, b: Vocabulary) -> Bool {
         a.model == b.model && a.size == b.size && a.mergeCount == b.mergeCount && a.preTokenizer == b.preTokenizer
-            && a.specials == b.specials && a.idMap == b.idMap
+            && a.specials == b.specials && a.idMap == b.idMap && a.sourceSize == b.sourceSize
     }
 
     public func hash(into h: inout Hasher) {
         h.combine(model); h.combine(size); h.combine(mergeCount); h.combine(preTokenizer)
-        h.combine(specials); h.combine(idMap)
+        h.combine(specials); h.combine(idMap); h.combine(sourceSize)
     }
 }

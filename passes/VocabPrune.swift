@@ -22,7 +22,8 @@
 // control, user-defined and unknown token ∪ the 256 byte tokens ∪ the merge-chain closure of all of them (see
 // Sources/Tokenizer/BPEModel+Pruning.swift for why the closure makes the pruned tokenizer give exactly the mapped
 // ids on every text the original tokenizes with kept tokens). New ids are the kept ids in increasing order. The
-// id map composes: on a module already pruned it maps new ids to the ORIGINAL checkpoint's ids. Embedding and LM
+// id map composes: on a module already pruned it maps new ids to the ORIGINAL checkpoint's ids, and `source_size`
+// stays the original checkpoint's vocabulary size (the range of the id map). Embedding and LM
 // head rows compose the same way: a chain ending in `rows(A)` gets `rows([A[k] for k in kept])`, so a plain table's
 // rows view equals the id map; a tied table stays one parameter read by both `embed` and the head `linear`.
 import Foundation
@@ -145,6 +146,7 @@ public struct VocabPrune: Pass {
         v.mergeCount = prunedBPE.merges.count
         v.specials = vocab.specials.map { SpecialToken(role: $0.role, id: newID[$0.id], text: $0.text) }
         v.idMap = IndexList(sourceMap)
+        v.sourceSize = vocab.originalSize
         v.bpe = prunedBPE
         r.setVocabulary(v)
 

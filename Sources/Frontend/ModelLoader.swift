@@ -89,8 +89,9 @@ public func readIRText(_ path: String) throws -> String {
     return text
 }
 
-/// Loads a `.pir` module and re-opens the checkpoint it names, checking that it is the same file. A pruned
-/// vocabulary (`id_map`) gets its BPE model and tokenizer re-derived from the source's (`prunedBPEModel`).
+/// Loads a `.pir` module and re-opens the checkpoint it names, checking that it is the same file and that the
+/// vocabulary's source size is the checkpoint's. A pruned vocabulary (`id_map`) gets its BPE model and tokenizer
+/// re-derived from the source's (`prunedBPEModel`).
 public func loadPIR(_ path: String) throws -> LoadedModel {
     let text = try readIRText(path)
     let (parsed, sourceMap) = try parseModuleWithSourceMap(text, file: path)
@@ -109,6 +110,11 @@ public func loadPIR(_ path: String) throws -> LoadedModel {
     if case .string(let expected)? = module[meta: MetaKey.sourceSHA256], case .string(let found)? = base.module[meta: MetaKey.sourceSHA256],
        expected != found {
         throw LiftError.sourceChanged(pir: path, source: source, expected: expected, found: found)
+    }
+    guard module.vocabulary.originalSize == base.module.vocabulary.size else {
+        let declared = module.vocabulary.sourceSize.map { "source_size = \($0)" } ?? "size = \(module.vocabulary.size)"
+        throw LiftError.unsupportedVocabulary(path: path, detail: "its vocabulary declares \(declared), but the source \(source) has "
+            + "\(base.module.vocabulary.size) token ids")
     }
     guard module.vocabulary.idMap != nil else {
         module.vocabulary.bpe = base.module.vocabulary.bpe

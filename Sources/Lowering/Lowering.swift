@@ -2,7 +2,8 @@
 //
 // One step per op, one arena buffer per op result (its `arena_offset` from plan-memory), one weight tensor per
 // parameter the ops read, in first-use order, materialised through the weight store (views, packing and folded
-// norms applied). The plan's tokenizer is the module's (pruned) vocabulary; its provenance is the module's metadata.
+// norms applied). The plan's tokenizer is the module's (pruned) vocabulary, with its id map and the source
+// checkpoint's vocabulary size (`source_size`); its provenance is the module's metadata.
 import Foundation
 import PareIR
 import PareInterpreter
@@ -16,17 +17,14 @@ public struct LoweringOptions: Sendable {
     public var pipeline: String
     /// The lowering pipeline that ran.
     public var lowering: String
-    /// The vocabulary size of the source checkpoint (before any pruning).
-    public var originalVocabularySize: Int
     /// Written into the plan's provenance.
     public var pareVersion: String
 
     /// Options for `lowerToPlan`; 128 rows per chunk by default.
-    public init(maxRows: Int = 128, pipeline: String, lowering: String, originalVocabularySize: Int, pareVersion: String) {
+    public init(maxRows: Int = 128, pipeline: String, lowering: String, pareVersion: String) {
         self.maxRows = maxRows
         self.pipeline = pipeline
         self.lowering = lowering
-        self.originalVocabularySize = originalVocabularySize
         self.pareVersion = pareVersion
     }
 }
@@ -113,7 +111,7 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
     let tokenizer = PlanTokenizer(
         tokens: bpe.tokens, kinds: bpe.kinds.map(\.rawValue), merges: bpe.merges.map { MergePair(left: $0.0, right: $0.1) },
         preTokenizer: bpe.preTokenizer, specials: m.vocabulary.specials.map { PlanSpecialToken(role: $0.role, id: $0.id, text: $0.text) },
-        idMap: m.vocabulary.idMap.map { Array($0) } ?? [], originalSize: options.originalVocabularySize)
+        idMap: m.vocabulary.idMap.map { Array($0) } ?? [], originalSize: m.vocabulary.originalSize)
 
     let plan = ExecutionPlan(provenance: provenance(m, options), tokenizer: tokenizer, model: model, tensors: tensors,
                              buffers: buffers, arena: ArenaLayout(rowFloats: arenaRow, noReuseRowFloats: noReuse),

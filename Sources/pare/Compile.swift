@@ -13,8 +13,10 @@ struct Compile: ParsableCommand {
         abstract: "Prune a model, lower it, and write an execution plan (plan.pb + weights.bin) that `pare run` executes.",
         discussion: """
             Three phases, each reported on standard error:
-              1. pruning: the --passes pipeline (default: the paper's recipe, \(paperRecipe)), every pass \
-            verified and KL-checked on calibration code as in `pare opt`; 'none' compiles the dense model;
+              1. pruning: the --passes pipeline, every pass verified and KL-checked on calibration code as in \
+            `pare opt`. The default depends on MODEL: for a checkpoint (GGUF file or Hugging Face directory) the \
+            paper's recipe, \(paperRecipe); for a .pir written by `pare opt` (already pruned) 'none', so it is \
+            lowered as it is and pruned again only when --passes asks. 'none' compiles a checkpoint's dense model;
               2. lowering: \(loweringPipeline) (fusion, norm folding and the memory plan; exact rewrites, \
             verified after each pass);
               3. writing: one step per op, one arena buffer per value, every weight tensor materialised as float32, \
@@ -22,19 +24,19 @@ struct Compile: ParsableCommand {
             pipeline, seeds, KL of each pruning pass), the pruned tokenizer and id map, and the KV-cache layout.
 
             The output is a directory, written atomically (a temporary sibling renamed into place). The same inputs \
-            and options give the same bytes. MODEL may also be a .pir written by `pare opt` (already pruned): give \
-            --passes none to lower it as it is.
+            and options give the same bytes.
 
             Examples:
               pare compile qwen.gguf -o qwen-pruned.pare
               pare compile qwen.gguf --passes none -o qwen-dense.pare
-              pare compile small.pir --passes none -o small.pare --json
+              pare compile small.pir -o small.pare --json
             """)
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: ArgumentHelp("The pruning pipeline ('none' for a dense plan).", valueName: "pipeline"))
-    var passes = paperRecipe
+    @Option(help: ArgumentHelp("The pruning pipeline ('none' for no pruning). Default: the paper's recipe for a checkpoint, "
+                               + "'none' for a .pir.", valueName: "pipeline"))
+    var passes: String?
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The plan directory to write (conventionally NAME.pare).", valueName: "dir"))
     var output: String
@@ -86,6 +88,7 @@ struct Compile: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let passes = try self.passes ?? defaultPasses(for: model.model)
             let pruning = try Pipeline(parsing: passes).resolve()
             let lowering = try Pipeline(parsing: loweringPipeline).resolve()
             let t0 = Date()
@@ -105,8 +108,7 @@ struct Compile: ParsableCommand {
             // The pipeline as applied: a pass the KL budget rejected (or that changed nothing) did not shape the plan.
             let applied = pruned.records.filter { $0.changed && !$0.rejected }.map(\.spelling)
             let options = LoweringOptions(maxRows: maxRows, pipeline: applied.isEmpty ? "none" : applied.joined(separator: ","),
-                                          lowering: loweringPipeline,
-                                          originalVocabularySize: loaded.module.vocabulary.size, pareVersion: pareVersion)
+                                          lowering: loweringPipeline, pareVersion: pareVersion)
             let plan = try lowerToPlan(lowered.module, store: loaded.store, options: options)
             loaded.store.dropViews()
             var done = 0
@@ -133,6 +135,12 @@ struct Compile: ParsableCommand {
             if json { try printJSON(report) }
         }
     }
+}
+
+/// The pruning pipeline `pare compile` runs without --passes: the paper's recipe on a checkpoint, nothing on a
+/// `.pir` (written by `pare opt`, so already pruned as its author chose).
+func defaultPasses(for model: String) throws -> String {
+    try detectFormat(model) == .pir ? "none" : paperRecipe
 }
 
 /// `1.27 GB`, `45.0 MB`, `12.0 KB`.

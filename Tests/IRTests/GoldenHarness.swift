@@ -7,7 +7,9 @@
 //   // expected-error@+1 {{text}}           an error whose message contains `text`, on the line 1 below
 //   // expected-warning@-2 {{text}}         likewise for warnings (and expected-note for notes)
 //   // TOKENIZER: tok.json                  a tokenizer.json in the file's folder whose BPE tables are set on the
-//                                          parsed module before a pass runs (parsed IR text carries none)
+//                                          parsed module before a pass runs (parsed IR text carries none); for a
+//                                          pruned module, the source's tables restricted through its id map, as
+//                                          loading a .pir does
 // `%S` in the RUN line stands for the golden file's folder, as in LLVM lit: `vocab-prune{corpus=%S/corpus.txt}`.
 // The diagnostics the verifier produces must be exactly the expected ones. Comment lines before the `// pare ir v1`
 // header describe the test. From the header on, with directive lines removed, the text must equal what the printer
@@ -130,10 +132,16 @@ enum GoldenRunner {
             if let tok = g.tokenizer {
                 let path = folder + "/" + tok
                 do {
-                    let bpe = try TokenizerJSON.load(path: path).model
+                    let source = try TokenizerJSON.load(path: path).model
+                    if source.tokens.count != m.vocabulary.originalSize {
+                        failures.append("\(g.name): error: tokenizer \(tok) has \(source.tokens.count) tokens; the module's source "
+                                        + "vocabulary has \(m.vocabulary.originalSize)")
+                    }
+                    let bpe = try m.vocabulary.idMap.map { try source.pruned(keeping: Array($0)) } ?? source
                     if bpe.tokens.count != m.vocabulary.size || bpe.merges.count != m.vocabulary.mergeCount {
-                        failures.append("\(g.name): error: tokenizer \(tok) has \(bpe.tokens.count) tokens and \(bpe.merges.count) merges; "
-                                        + "the module's vocabulary has size \(m.vocabulary.size) and \(m.vocabulary.mergeCount) merges")
+                        failures.append("\(g.name): error: tokenizer \(tok) (through the id map, if any) has \(bpe.tokens.count) tokens "
+                                        + "and \(bpe.merges.count) merges; the module's vocabulary has size \(m.vocabulary.size) and "
+                                        + "\(m.vocabulary.mergeCount) merges")
                     }
                     m.vocabulary.bpe = bpe
                 } catch {

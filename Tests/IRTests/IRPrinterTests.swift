@@ -85,8 +85,10 @@ final class IRPrinterTests: XCTestCase {
     func testViewsAndIdMapPrintAsRanges() {
         var m = tinyModule(blocks: 1)
         m.vocabulary.idMap = IndexList([0, 1, 2, 3, 5, 7, 8, 9, 10, 11])
+        m.vocabulary.sourceSize = 12
         m.parameters[0].views = [.rows(IndexList([0, 1, 2, 3, 5, 7, 8, 9, 10, 11]))]
         let text = printModule(m)
+        XCTAssertTrue(text.contains("vocabulary bpe {size = 10, merges = 3, pre_tokenizer = \"smollm\", source_size = 12} {\n"), text)
         XCTAssertTrue(text.contains("    id_map = [0..3, 5, 7..11]\n"), text)
         XCTAssertTrue(text.contains("= load \"token_embd.weight\" q8_0 [10, 8] | rows([0..3, 5, 7..11])\n"), text)
     }

@@ -85,6 +85,7 @@ final class IRRoundTripTests: XCTestCase {
         var m = tinyModule(blocks: 1)
         let kept = (0..<50000).filter { $0 % 7 != 3 }
         m.vocabulary.idMap = IndexList(kept)
+        m.vocabulary.sourceSize = 50000
         m.parameters[0].source.shape = [50000, 8]
         m.parameters[0].views = [.rows(IndexList(kept))]
         try assertRoundTrip(m)

@@ -209,6 +209,7 @@ final class KLTests: XCTestCase {
         var v = m.vocabulary
         v.size = kept.count
         v.idMap = IndexList(kept)
+        v.sourceSize = m.vocabulary.size
         v.specials = try v.specials.map { s in
             var s = s
             s.id = try XCTUnwrap(newID[s.id], "special \(s.role) was removed")

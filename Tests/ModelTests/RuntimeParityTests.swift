@@ -26,7 +26,7 @@ func compilePlan(_ module: Module, of model: LoadedModel, to path: String, pipel
     let (lowered, _) = try lower(module, store: model.store)
     let plan = try lowerToPlan(lowered, store: model.store,
                                options: LoweringOptions(maxRows: maxRows, pipeline: pipeline, lowering: loweringPipeline,
-                                                        originalVocabularySize: model.module.vocabulary.size, pareVersion: "test"))
+                                                        pareVersion: "test"))
     _ = try PlanDirectory.write(plan.plan, to: path, data: plan.data)
     model.store.dropViews()
     return lowered

@@ -502,6 +502,8 @@ final class VocabPruneTests: XCTestCase {
         XCTAssertEqual(second.parameter("token_embd.weight")?.views, [.rows(IndexList(map2))], "rows compose in source terms")
         XCTAssertEqual(second[meta: "decision.1.kept"], .string(IndexList(map1).description))
         XCTAssertEqual(second[meta: "decision.2.kept"], .string(IndexList(map2).description))
+        XCTAssertEqual(first.vocabulary.sourceSize, 49152)
+        XCTAssertEqual(second.vocabulary.sourceSize, 49152, "the source size is the checkpoint's, not the first pruning's")
 
         let report = checkTokenizerEquivalence(original: original.tokenizer, pruned: try BPETokenizer(model: try XCTUnwrap(second.vocabulary.bpe)),
                                                idMap: map2, texts: try VocabPruneFixture.heldOut())
@@ -510,6 +512,7 @@ final class VocabPruneTests: XCTestCase {
         // And it reloads from text: the twice-pruned tokenizer is re-derived from the source and the final map.
         let loaded = try loadPIR(try dir.write("twice.pir", Data(printModule(second).utf8)))
         XCTAssertEqual(loaded.module.vocabulary.bpe, second.vocabulary.bpe)
+        XCTAssertEqual(loaded.module.vocabulary, second.vocabulary)
     }
 
     func testLoadPIRRejectsAnInconsistentIDMap() throws {
@@ -535,6 +538,13 @@ final class VocabPruneTests: XCTestCase {
         n.vocabulary.mergeCount += 1
         XCTAssertThrowsError(try loadPIR(try dir.write("merges.pir", Data(printModule(n).utf8)))) {
             XCTAssertTrue($0.localizedDescription.contains("merges"), $0.localizedDescription)
+        }
+        // A source size that is not the checkpoint's vocabulary size.
+        var s = p.module
+        s.vocabulary.sourceSize = 50000
+        XCTAssertThrowsError(try loadPIR(try dir.write("size.pir", Data(printModule(s).utf8)))) {
+            XCTAssertTrue($0.localizedDescription.contains("source_size = 50000"), $0.localizedDescription)
+            XCTAssertTrue($0.localizedDescription.contains("49152 token ids"), $0.localizedDescription)
         }
     }
 }

@@ -1,12 +1,12 @@
 // RUN: roundtrip
-// After pruning: the vocabulary keeps 6 of 10 tokens (id map), block 0 keeps one query head and 12 of 16 FFN
-// channels. Views select rows and columns of the source tensors; the decisions are recorded in metadata.
+// After pruning: the vocabulary keeps 6 of the source's 10 tokens (id map, source_size), block 0 keeps one query
+// head and 12 of 16 FFN channels. Views select rows and columns of the source tensors; the decisions are recorded in metadata.
 // CHECK: prune.vocab.kept = 6
 // CHECK-NEXT: prune.heads.block.0 = "kept [1] of 2"
 // CHECK: prune.kl.mean = 0.00123
 // CHECK-NEXT: prune.seed = -1
 // CHECK-NEXT: prune.verified = true
-// CHECK: vocabulary bpe {size = 6, merges = 3, pre_tokenizer = "smollm"} {
+// CHECK: vocabulary bpe {size = 6, merges = 3, pre_tokenizer = "smollm", source_size = 10} {
 // CHECK: special pad = 5 "<pad>"
 // CHECK-NEXT: id_map = [0..3, 7, 9]
 // CHECK: block 0 {hidden = 8, heads = 1, kv_heads = 1, head_dim = 4, ffn = 12}
@@ -32,7 +32,7 @@ module @tiny-llama {
     prune.seed = -1
     prune.verified = true
   }
-  vocabulary bpe {size = 6, merges = 3, pre_tokenizer = "smollm"} {
+  vocabulary bpe {size = 6, merges = 3, pre_tokenizer = "smollm", source_size = 10} {
     special bos = 1 "<|im_start|>"
     special eos = 2 "<|im_end|>"
     special pad = 5 "<pad>"

@@ -11,8 +11,9 @@ module @tiny-llama {
     context_length = 64
     rope.theta = 10000.0
   }
-  // expected-error@+1 {{vocabulary model 'wordpiece' is not supported}}
-  vocabulary wordpiece {size = 10, merges = 3, pre_tokenizer = "smollm"} {
+  // expected-error@+2 {{vocabulary model 'wordpiece' is not supported}}
+  // expected-error@+1 {{vocabulary source_size 8 is smaller than its size 10}}
+  vocabulary wordpiece {size = 10, merges = 3, pre_tokenizer = "smollm", source_size = 8} {
     special bos = 1 "<|im_start|>"
     special eos = 2 "<|im_end|>"
     // expected-error@+1 {{special token 'unk' has id 12, outside the vocabulary 0..<10}}

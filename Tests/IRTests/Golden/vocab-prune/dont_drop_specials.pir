@@ -4,7 +4,7 @@
 // (12 -> 7) in the vocabulary, so no stale special id survives.
 // CHECK: // vocab-prune{corpus=%S/no_specials.txt}: vocabulary before = 13, vocabulary after = 8, merges before = 6, merges after = 1, corpus tokens = 3, kept by corpus = 2, kept specials = 1, kept bytes = 5, kept by merge chains = 0, parameters removed = 80
 // CHECK: decision.0.kept = "[0..5, 11..12]"
-// CHECK: vocabulary bpe {size = 8, merges = 1, pre_tokenizer = "gpt2"} {
+// CHECK: vocabulary bpe {size = 8, merges = 1, pre_tokenizer = "gpt2", source_size = 13} {
 // CHECK-NEXT: special eos = 7 "<|endoftext|>"
 // CHECK-NEXT: id_map = [0..5, 11..12]
 // CHECK-NOT: special eos = 12

@@ -3,7 +3,7 @@
 // A tied embedding (the LM head reads @token_embd.weight) stays ONE parameter with one rows view, read by both the
 // embed and the head linear; no second table appears.
 // CHECK: // vocab-prune{corpus=%S/tied.txt}: vocabulary before = 13, vocabulary after = 8, merges before = 6, merges after = 1, corpus tokens = 1, kept by corpus = 1, kept specials = 1, kept bytes = 6, kept by merge chains = 0, parameters removed = 40
-// CHECK: vocabulary bpe {size = 8, merges = 1, pre_tokenizer = "gpt2"} {
+// CHECK: vocabulary bpe {size = 8, merges = 1, pre_tokenizer = "gpt2", source_size = 13} {
 // CHECK-NEXT: special eos = 7 "<|endoftext|>"
 // CHECK-NEXT: id_map = [0..5, 8, 12]
 // CHECK: param @token_embd.weight : tensor<8x8xf32> = load "token_embd.weight" q8_0 [13, 8] | rows([0..5, 8, 12])

@@ -4,7 +4,7 @@
 // never emitted but must stay, with both merges, or the pruned tokenizer could not build abc; it is kept by chain.
 // CHECK: // vocab-prune{corpus=%S/chain.txt}: vocabulary before = 13, vocabulary after = 9, merges before = 6, merges after = 2, corpus tokens = 1, kept by corpus = 1, kept specials = 1, kept bytes = 6, kept by merge chains = 1, parameters removed = 64
 // CHECK: decision.0.kept = "[0..7, 12]"
-// CHECK: vocabulary bpe {size = 9, merges = 2, pre_tokenizer = "gpt2"} {
+// CHECK: vocabulary bpe {size = 9, merges = 2, pre_tokenizer = "gpt2", source_size = 13} {
 // CHECK-NEXT: special eos = 8 "<|endoftext|>"
 // CHECK-NEXT: id_map = [0..7, 12]
 // CHECK: param @token_embd.weight : tensor<9x8xf32> = load "token_embd.weight" q8_0 [13, 8] | rows([0..7, 12])

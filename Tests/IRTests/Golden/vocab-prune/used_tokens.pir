@@ -8,7 +8,7 @@
 // CHECK: decision.0.kept = "[0..5, 8..9, 12]"
 // CHECK: decision.0.corpus_tokens = 3
 // CHECK: decision.0.min_count = 1
-// CHECK: vocabulary bpe {size = 9, merges = 2, pre_tokenizer = "gpt2"} {
+// CHECK: vocabulary bpe {size = 9, merges = 2, pre_tokenizer = "gpt2", source_size = 13} {
 // CHECK-NEXT: special eos = 8 "<|endoftext|>"
 // CHECK-NEXT: id_map = [0..5, 8..9, 12]
 // CHECK: param @token_embd.weight : tensor<9x8xf32> = load "token_embd.weight" q8_0 [13, 8] | rows([0..5, 8..9, 12])
