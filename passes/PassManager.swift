@@ -281,6 +281,20 @@ private struct LogitsCache {
     var logits: [(ids: [Int], logits: Tensor)?]
 }
 
+/// The pruning passes that shaped `m`, in the order they ran, from its decision records (`decision.N.pass` and
+/// `.options`): `vocab-prune,layer-prune{count=3}`, or `none`. The same whether `m` was pruned in this process or
+/// read back from a `.pir` that `pare opt` wrote.
+public func appliedPipeline(_ m: Module) -> String {
+    var passes: [String] = []
+    var n = 1
+    while let pass = m[meta: "decision.\(n).pass"]?.stringValue {
+        let options = m[meta: "decision.\(n).options"]?.stringValue ?? ""
+        passes.append(options.isEmpty ? pass : "\(pass){\(options)}")
+        n += 1
+    }
+    return passes.isEmpty ? "none" : passes.joined(separator: ",")
+}
+
 /// True for `decision.N.pass`.
 func isDecisionPassKey(_ key: String) -> Bool {
     let parts = key.split(separator: ".", omittingEmptySubsequences: false)

@@ -105,9 +105,9 @@ struct Compile: ParsableCommand {
             if let dumpIr { try writeAtomically(printModule(lowered.module), to: dumpIr) }
             let t2 = Date()
             note("[3/3] writing \(output)")
-            // The pipeline as applied: a pass the KL budget rejected (or that changed nothing) did not shape the plan.
-            let applied = pruned.records.filter { $0.changed && !$0.rejected }.map(\.spelling)
-            let options = LoweringOptions(maxRows: maxRows, pipeline: applied.isEmpty ? "none" : applied.joined(separator: ","),
+            // The pipeline as applied, from the module's decision records: a pass the KL budget rejected (or that changed
+            // nothing) did not shape the plan, and a .pir pruned by `pare opt` names the passes that pruned it.
+            let options = LoweringOptions(maxRows: maxRows, pipeline: appliedPipeline(pruned.module),
                                           lowering: loweringPipeline, pareVersion: pareVersion)
             let plan = try lowerToPlan(lowered.module, store: loaded.store, options: options)
             loaded.store.dropViews()

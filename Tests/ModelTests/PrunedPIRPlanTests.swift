@@ -74,13 +74,24 @@ final class PrunedPIRPlanTests: XCTestCase {
             let module = try loadPIR(pir).module
             XCTAssertEqual(module[meta: "decision.1.pass"], .string(pass), "pare opt applied \(pipeline)")
             let (plan, report) = try compile(pir, pass, in: dir)
-            // No --passes on a .pir: nothing is pruned again.
-            XCTAssertEqual(report["pipeline"] as? String, "none", pass)
+            // No --passes on a .pir: nothing is pruned again, and the plan names the passes that pruned the .pir.
+            XCTAssertEqual(report["pipeline"] as? String, pipeline, pass)
             let records = try XCTUnwrap(report["passes"] as? [[String: Any]])
             XCTAssertFalse(records.contains { $0["pass"] as? String == pass }, "\(pass) ran again: \(records)")
             XCTAssertEqual(report["vocabulary"] as? Int, module.vocabulary.size, pass)
             XCTAssertEqual(report["parameters_after"] as? Int, module.parameterCount, pass)
             try checkPlan(plan, against: pir, label: pass)
+            if pass == "ffn-prune" {
+                // opt then compile gives the same bytes as compiling the checkpoint with the same passes.
+                let direct = dir.file("direct.pare")
+                let r = try PareCLI.run(["compile", try Paths.require(Paths.smolGGUF), "--passes", pipeline, "-o", direct,
+                                         "--max-rows", "16"] + calibration)
+                XCTAssertEqual(r.status, 0, r.summary)
+                for file in ["plan.pb", "weights.bin"] {
+                    XCTAssertEqual(try sha256OfFile(plan + "/" + file), try sha256OfFile(direct + "/" + file), "\(file) differs")
+                }
+                try FileManager.default.removeItem(atPath: direct)
+            }
             try FileManager.default.removeItem(atPath: plan)  // 0.3-0.5 GB of float32 weights each
         }
     }
@@ -93,7 +104,7 @@ final class PrunedPIRPlanTests: XCTestCase {
         // Asked: a second vocab-prune with a smaller corpus composes, the id map still names checkpoint ids.
         let small = try dir.write("small.txt", text: try VocabPruneFixture.corpusExcerpt(bytes: 8_000))
         let (plan, report) = try compile(pir, "vv", in: dir, ["--passes", "vocab-prune{corpus=\(small)}", "--dump-ir", dir.file("vv.pir")])
-        XCTAssertEqual(report["pipeline"] as? String, "vocab-prune{corpus=\(small)}")
+        XCTAssertEqual(report["pipeline"] as? String, "vocab-prune,vocab-prune{corpus=\(small)}", "both prunes shaped the plan")
         let twice = try parseModule(try readIRText(dir.file("vv.pir")), file: "vv.pir").vocabulary
         let map1 = Array(try XCTUnwrap(once.idMap)), map2 = Array(try XCTUnwrap(twice.idMap))
         XCTAssertLessThan(map2.count, map1.count)
