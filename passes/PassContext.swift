@@ -1,4 +1,4 @@
-// What a pass may use besides the module: the weight store, calibration data, and a progress sink.
+// What a pass may use besides the module: the weight store, calibration data, held-out text, and a progress sink.
 import Foundation
 import PareIR
 import PareInterpreter
@@ -24,21 +24,46 @@ public struct Calibration: Sendable {
     public var tokenCount: Int { sequences.reduce(0) { $0 + $1.count } }
 }
 
+/// Held-out text: pieces of code and prose that no pass chose anything from. A pass that changes the tokenizer is
+/// checked on it the way a user's prompt meets the model: each module reads each piece with its own tokenizer
+/// (see `measureHeldOut`).
+public struct HeldOutText: Sendable {
+    /// The pieces, in file order.
+    public var texts: [String]
+    /// Where they came from and how they were cut: `data/heldout/mixed.txt (sha256 ...), 8 x 1536 of its 208513 bytes`.
+    public var origin: String
+
+    /// Held-out pieces and their provenance.
+    public init(texts: [String], origin: String) {
+        self.texts = texts
+        self.origin = origin
+    }
+
+    /// Total bytes of the pieces.
+    public var byteCount: Int { texts.reduce(0) { $0 + $1.utf8.count } }
+}
+
 /// A pass's access to the world beyond the module. Pruning passes need `store` and `calibration` to score
 /// candidates with the interpreter; structural passes (`dce`) need neither.
 public final class PassContext {
     /// Materialised weights, shared by every candidate module.
     public let store: WeightStore?
     public let calibration: Calibration?
+    /// Held-out text for passes that change the tokenizer: the pass manager checks them on it, and vocab-prune
+    /// reports its removed mass and changed tokenizations on it.
+    public let heldOut: HeldOutText?
     /// Progress lines for long work (`layer-prune: scoring 21 candidates, 12 s left`).
     public var progress: (String) -> Void
     /// Prefix of the metadata keys under which the running pass records its decisions (`decision.2`); the pass
     /// manager sets it before each pass. See `record`.
     public var recordPrefix = "decision.0"
 
-    public init(store: WeightStore? = nil, calibration: Calibration? = nil, progress: @escaping (String) -> Void = { _ in }) {
+    /// A context over these data; every part is optional.
+    public init(store: WeightStore? = nil, calibration: Calibration? = nil, heldOut: HeldOutText? = nil,
+                progress: @escaping (String) -> Void = { _ in }) {
         self.store = store
         self.calibration = calibration
+        self.heldOut = heldOut
         self.progress = progress
     }
 

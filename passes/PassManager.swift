@@ -1,5 +1,6 @@
 // The pass manager: runs scheduled passes over a module with verification, IR printing, numbered dumps,
-// timing, parameter counts, decision records, and the KL check that rejects a pruning pass over its budget.
+// timing, parameter counts, decision records, and the checks that reject a pruning pass over its budget: KL on
+// calibration code, or, for a pass that changes the tokenizer, loss per byte and KL on held-out text.
 import Foundation
 import PareIR
 import PareInterpreter
@@ -46,6 +47,10 @@ public struct PassRecord: Codable, Sendable, Equatable {
     public var kl: KLStatistics?
     /// The budget it was held to, if any.
     public var klBudget: Double?
+    /// The held-out check of a pass that changed the tokenizer (then `kl` is its KL at aligned positions).
+    public var heldOut: HeldOutStatistics?
+    /// The largest relative increase of held-out loss per byte it was held to, if any.
+    public var heldOutBudget: Double?
     /// The metadata prefix its decisions are recorded under (`decision.2`), when it recorded any.
     public var decision: String?
 
@@ -53,6 +58,7 @@ public struct PassRecord: Codable, Sendable, Equatable {
         case index, pass, options, changed, rejected, rejection, seconds, statistics, kl, decision
         case klSeconds = "kl_seconds", statisticsOrder = "statistics_order", parametersBefore = "parameters_before"
         case parametersAfter = "parameters_after", parametersRejected = "parameters_rejected", klBudget = "kl_budget"
+        case heldOut = "held_out", heldOutBudget = "held_out_budget"
     }
 
     /// Encodes every key, absent values as `null` (so `--json` output always has the same shape).
@@ -73,6 +79,8 @@ public struct PassRecord: Codable, Sendable, Equatable {
         try c.encode(parametersRejected, forKey: .parametersRejected)
         try c.encode(kl, forKey: .kl)
         try c.encode(klBudget, forKey: .klBudget)
+        try c.encode(heldOut, forKey: .heldOut)
+        try c.encode(heldOutBudget, forKey: .heldOutBudget)
         try c.encode(decision, forKey: .decision)
     }
 
@@ -124,6 +132,9 @@ public struct PassFailure: Error, LocalizedError {
 /// Runs scheduled passes in order. After each pass it verifies the module (unless `verify` is false); for a
 /// pruning pass that changed the module, it measures KL(before ‖ after) on the context's calibration set and,
 /// when `klBudget` is set and the mean exceeds it, rejects the pass: the module stays exactly as before it.
+/// A pruning pass that changed the tokenizer (the vocabulary) is checked on the context's held-out text instead,
+/// each module reading it with its own tokenizer (`measureHeldOut`): rejected when the KL at aligned positions
+/// exceeds `klBudget` or the loss per byte grows by more than `heldOutBudget`.
 /// Accepted pruning passes get `decision.N.*` metadata (pass, options, their own decisions, KL, calibration).
 public struct PassManager {
     /// The passes, in order.
@@ -138,19 +149,23 @@ public struct PassManager {
     public var dumpDirectory: String?
     /// Largest mean KL a pruning pass may cause; nil means no budget (KL is still measured and recorded).
     public var klBudget: Double?
+    /// Largest relative increase of held-out loss per byte (0.02 = 2%) a tokenizer-changing pass may cause; nil
+    /// means no budget (the held-out check still runs and is recorded when the context has held-out text).
+    public var heldOutBudget: Double?
     /// One line per finished pass: `[2/3] layer-prune{count=3} ... 41.2 s, changed`.
     public var log: (String) -> Void
 
     /// A manager for `passes`; everything else defaults to: verify, no printing, no dumps, no budget, no log.
     public init(passes: [ScheduledPass], verify: Bool = true, printIR: IRPrinting = .never,
                 irSink: @escaping (String) -> Void = { print($0, terminator: "") }, dumpDirectory: String? = nil,
-                klBudget: Double? = nil, log: @escaping (String) -> Void = { _ in }) {
+                klBudget: Double? = nil, heldOutBudget: Double? = nil, log: @escaping (String) -> Void = { _ in }) {
         self.passes = passes
         self.verify = verify
         self.printIR = printIR
         self.irSink = irSink
         self.dumpDirectory = dumpDirectory
         self.klBudget = klBudget
+        self.heldOutBudget = heldOutBudget
         self.log = log
     }
 
@@ -206,7 +221,36 @@ public struct PassManager {
             var klSeconds = 0.0
             var candidateLogits: [(ids: [Int], logits: Tensor)?]?
             var rejection: String?
-            if pass.isPruning && changed {
+            var heldOut: HeldOutStatistics?
+            let changesTokenizer = candidate.vocabulary != current.vocabulary
+            if pass.isPruning && changed && changesTokenizer {
+                // A new tokenizer: held-out text, each module reading it with its own tokenizer.
+                if let store = context.store, let text = context.heldOut, !text.texts.isEmpty {
+                    let t1 = Date()
+                    do {
+                        let h = try measureHeldOut(before: current, after: candidate, store: store, heldOut: text,
+                                                   pass: pass.name, progress: context.progress)
+                        heldOut = h
+                        kl = h.kl
+                    } catch {
+                        throw failure(error)
+                    }
+                    klSeconds = Date().timeIntervalSince(t1)
+                    if let h = heldOut {
+                        if h.bytes == 0 {
+                            rejection = klBudget != nil || heldOutBudget != nil
+                                ? "no held-out piece could be compared (no token boundary the two tokenizations share)" : nil
+                        } else if let budget = heldOutBudget, !(h.lossIncrease <= budget) {
+                            rejection = String(format: "held-out loss per byte grows by %.3g%% (%.4g -> %.4g nats/byte), over the budget %.3g%%",
+                                               h.lossIncrease * 100, h.natsPerByteBefore, h.natsPerByteAfter, budget * 100)
+                        } else if let budget = klBudget, h.kl.positions > 0, !(h.kl.mean <= budget) {
+                            rejection = String(format: "held-out KL mean %.6g at aligned positions exceeds the budget %.6g", h.kl.mean, budget)
+                        }
+                    }
+                } else if klBudget != nil || heldOutBudget != nil {
+                    throw failure(PassError.needsData(pass: pass.name, what: "model weights and held-out text for the held-out check of a tokenizer change"))
+                }
+            } else if pass.isPruning && changed {
                 if let store = context.store, let calibration = context.calibration, !calibration.sequences.isEmpty {
                     let t1 = Date()
                     do {
@@ -236,8 +280,8 @@ public struct PassManager {
             let wroteRecords = candidate.metadata.contains { $0.key.hasPrefix(prefix + ".") }
             var decision: String?
             if !rejected && changed && (pass.isPruning || wroteRecords) {
-                candidate = recordDecision(candidate, prefix: prefix, scheduled: scheduled, kl: kl,
-                                           calibration: kl == nil ? nil : context.calibration?.origin)
+                candidate = recordDecision(candidate, prefix: prefix, scheduled: scheduled, kl: kl, heldOut: heldOut,
+                                           calibration: kl == nil ? nil : (heldOut != nil ? context.heldOut?.origin : context.calibration?.origin))
                 decision = prefix
             }
             let before = current.parameterCount
@@ -250,8 +294,14 @@ public struct PassManager {
                                     seconds: seconds, klSeconds: klSeconds, statistics: [:], statisticsOrder: [],
                                     parametersBefore: before, parametersAfter: current.parameterCount,
                                     parametersRejected: rejected ? candidate.parameterCount : nil,
-                                    kl: kl, klBudget: pass.isPruning ? klBudget : nil, decision: decision)
-            for (name, value) in stats.entries {
+                                    kl: kl, klBudget: pass.isPruning ? klBudget : nil, heldOut: heldOut,
+                                    heldOutBudget: heldOut != nil ? heldOutBudget : nil, decision: decision)
+            var reported = stats
+            if let h = heldOut, h.positionsAfter > 0 {
+                // The held-out check measured what the pass could not without running the model.
+                reported.add("held-out removed mass", .string(String(format: "%.4g (mean over %d positions)", h.removedMass, h.positionsBefore)))
+            }
+            for (name, value) in reported.entries {
                 record.statistics[name] = value.stringValue ?? value.description
                 record.statisticsOrder.append(name)
             }
@@ -266,7 +316,10 @@ public struct PassManager {
             var line = "\(label) ... " + String(format: "%.1f s", seconds)
             if klSeconds > 0 { line += String(format: " + KL check %.1f s", klSeconds) }
             line += ", \(state)"
-            if let kl { line += String(format: "; KL mean %.4g, top-1 %.1f%%", kl.mean, kl.top1Agreement * 100) }
+            if let h = heldOut {
+                line += String(format: "; held-out loss %.4g -> %.4g nats/byte (%+.2f%%), KL mean %.4g at %.1f%% aligned positions",
+                               h.natsPerByteBefore, h.natsPerByteAfter, h.lossIncrease * 100, h.kl.mean, h.alignedShare * 100)
+            } else if let kl { line += String(format: "; KL mean %.4g, top-1 %.1f%%", kl.mean, kl.top1Agreement * 100) }
             if let rejection { line += "; \(rejection)" }
             log(line)
         }
@@ -302,9 +355,10 @@ func isDecisionPassKey(_ key: String) -> Bool {
 }
 
 /// Writes `decision.N.pass` and `.options` first, then the pass's own `decision.N.*` records in the order it wrote
-/// them, then `.kl.*` and `.calibration`. Through the rewriter, like every change.
+/// them, then `.kl.*`, then `.held_out.*` and `.held_out` (the text) for a tokenizer change checked on held-out text,
+/// else `.calibration` (the text the KL check read). Through the rewriter, like every change.
 private func recordDecision(_ m: Module, prefix: String, scheduled: ScheduledPass, kl: KLStatistics?,
-                            calibration: String?) -> Module {
+                            heldOut: HeldOutStatistics?, calibration: String?) -> Module {
     var r = Rewriter(m)
     let own = m.metadata.filter { $0.key.hasPrefix(prefix + ".") && $0.key != prefix + ".pass" && $0.key != prefix + ".options" }
     for (key, _) in m.metadata where key.hasPrefix(prefix + ".") { r.setMetadata(key: key, value: nil) }
@@ -323,7 +377,17 @@ private func recordDecision(_ m: Module, prefix: String, scheduled: ScheduledPas
             r.setMetadata(key: prefix + ".kl.removed_mass_max", value: .float(kl.removedMassMax))
         }
     }
-    if let calibration { r.setMetadata(key: prefix + ".calibration", value: .string(calibration)) }
+    if let h = heldOut {
+        r.setMetadata(key: prefix + ".held_out.nats_per_byte_before", value: .float(h.natsPerByteBefore))
+        r.setMetadata(key: prefix + ".held_out.nats_per_byte_after", value: .float(h.natsPerByteAfter))
+        r.setMetadata(key: prefix + ".held_out.loss_increase", value: .float(h.lossIncrease))
+        r.setMetadata(key: prefix + ".held_out.bytes", value: .int(h.bytes))
+        r.setMetadata(key: prefix + ".held_out.tokenizations_changed", value: .int(h.tokenizationsChanged))
+        r.setMetadata(key: prefix + ".held_out.removed_mass", value: .float(h.removedMass))
+        r.setMetadata(key: prefix + ".held_out.texts", value: .int(h.texts))
+        r.setMetadata(key: prefix + ".held_out.aligned_share", value: .float(h.alignedShare))
+    }
+    if let calibration { r.setMetadata(key: prefix + (heldOut != nil ? ".held_out" : ".calibration"), value: .string(calibration)) }
     return r.module
 }
 

@@ -1,5 +1,6 @@
 // Calibration sets: a code file tokenized and cut into evenly spaced windows that start at line starts, in
-// source-vocabulary ids; and where Pare's shipped corpora (data/) are found at run time.
+// source-vocabulary ids; held-out text cut into pieces the same way; and where Pare's shipped corpora (data/) are
+// found at run time.
 import Foundation
 import PareIR
 import ParePasses
@@ -17,6 +18,10 @@ public enum CalibrationError: Error, LocalizedError, Equatable {
     case tooShort(path: String, tokens: Int, samples: Int, length: Int)
     /// The shipped corpus was not found.
     case noShippedData(file: String, searched: [String])
+    /// `samples` held-out pieces outside 1...256 or `bytes` per piece outside 64...65536.
+    case badHeldOut(samples: Int, bytes: Int)
+    /// The held-out file has fewer bytes than `samples x pieceBytes`.
+    case heldOutTooShort(path: String, bytes: Int, samples: Int, pieceBytes: Int)
 
     /// What is wrong and what to change.
     public var errorDescription: String? {
@@ -30,6 +35,12 @@ public enum CalibrationError: Error, LocalizedError, Equatable {
         case let .tooShort(path, tokens, samples, length):
             return "calibration file \(path) has \(tokens) tokens; \(samples) samples of \(length) tokens need \(samples * length): "
                 + "give a longer file, or fewer or shorter samples (--calibration-samples, --calibration-length)"
+        case let .badHeldOut(samples, bytes):
+            return "held-out text: \(samples) pieces of \(bytes) bytes; pieces must be in \(heldOutSamples.lowerBound)...\(heldOutSamples.upperBound) "
+                + "and bytes per piece in \(heldOutBytes.lowerBound)...\(heldOutBytes.upperBound) (--held-out-samples, --held-out-bytes)"
+        case let .heldOutTooShort(path, bytes, samples, pieceBytes):
+            return "held-out file \(path) has \(bytes) bytes; \(samples) pieces of \(pieceBytes) bytes need \(samples * pieceBytes): "
+                + "give a longer file, or fewer or shorter pieces (--held-out-samples, --held-out-bytes)"
         case let .noShippedData(file, searched):
             return "Pare's shipped \(file) was not found (looked in \(searched.joined(separator: ", "))); "
                 + "set PARE_DATA to the folder holding it (the repository's data/), or give a file explicitly"
@@ -46,6 +57,13 @@ public let calibrationLength = 8...2048
 public let defaultCalibrationFile = "calibration/code.txt"
 /// The default vocabulary corpus, relative to the data folder.
 public let defaultCorpusFile = "corpus/code.txt"
+/// The default held-out text, relative to the data folder: code in several languages and prose that no shipped
+/// corpus or calibration file contains.
+public let defaultHeldOutFile = "heldout/mixed.txt"
+/// Valid numbers of held-out pieces.
+public let heldOutSamples = 1...256
+/// Valid held-out piece sizes, in bytes.
+public let heldOutBytes = 64...65536
 
 /// Where Pare's shipped data (the `data/` folder of the repository) is found, in order: `$PARE_DATA`; the
 /// package this binary was built from (from this source file's path at build time); folders above the executable.
@@ -107,27 +125,20 @@ public func loadCalibration(path: String?, tokenizer: BPETokenizer, samples: Int
                        texts: texts)
 }
 
-/// Start indices of `samples` disjoint windows of `length` over `tokens` positions (requires tokens >= samples x
-/// length). Window i aims at i x (tokens - length) / (samples - 1); it may move anywhere between the end of the
-/// previous window and the latest start that leaves room for the next one, to the line start nearest its aim.
-func windowStarts(tokens: Int, samples: Int, length: Int, isLineStart: (Int) -> Bool) -> [Int] {
-    let span = tokens - length
-    let aims = (0..<samples).map { samples == 1 ? 0 : $0 * span / (samples - 1) }
-    var starts: [Int] = []
-    var low = 0
-    for (i, aim) in aims.enumerated() {
-        let high = i == samples - 1 ? span : aims[i + 1] - length
-        var best = aim
-        var d = 0
-        search: while aim - d >= low || aim + d <= high {
-            for t in [aim - d, aim + d] where t >= low && t <= high && isLineStart(t) {
-                best = t
-                break search
-            }
-            d += 1
-        }
-        starts.append(best)
-        low = best + length
+/// Reads the held-out text at `path` (default: the shipped `data/heldout/mixed.txt`) and cuts `samples` disjoint
+/// pieces of about `bytes` bytes, evenly spaced and starting at line starts (`textPieces`). Deterministic.
+public func loadHeldOut(path: String?, samples: Int, bytes: Int) throws -> HeldOutText {
+    guard heldOutSamples.contains(samples), heldOutBytes.contains(bytes) else { throw CalibrationError.badHeldOut(samples: samples, bytes: bytes) }
+    let file = try path ?? PareData.path(defaultHeldOutFile)
+    let shown = path ?? "data/" + defaultHeldOutFile
+    guard FileManager.default.fileExists(atPath: file) else { throw CalibrationError.unreadable(path: shown, reason: "no such file") }
+    guard let data = FileManager.default.contents(atPath: file) else {
+        throw CalibrationError.unreadable(path: shown, reason: "permission denied or not a file")
     }
-    return starts
+    guard let text = String(data: data, encoding: .utf8) else { throw CalibrationError.unreadable(path: shown, reason: "not UTF-8 text") }
+    guard let pieces = textPieces(text, samples: samples, bytes: bytes) else {
+        throw CalibrationError.heldOutTooShort(path: shown, bytes: data.count, samples: samples, pieceBytes: bytes)
+    }
+    let digest = data.withUnsafeBytes { sha256Hex($0) }
+    return HeldOutText(texts: pieces, origin: "\(shown) (sha256 \(digest.prefix(12))), \(samples) x \(bytes) of its \(data.count) bytes")
 }

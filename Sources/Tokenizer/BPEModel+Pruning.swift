@@ -31,12 +31,14 @@ public enum BPEPruningError: Error, LocalizedError, Equatable {
 }
 
 /// The token ids a vocabulary pruning keeps and why each is kept: the first reason that applies, in the order
-/// corpus, special, byte, merge chain.
+/// corpus, mass, special, byte, merge chain.
 public struct BPEKeepSet: Sendable, Equatable {
     /// Why a token is kept.
     public enum Reason: String, Sendable, CaseIterable {
         /// The corpus uses it at least min-count times.
         case corpus
+        /// The model puts enough next-token probability on it (`vocab-prune{select=mass}`).
+        case mass
         /// A control, user-defined or unknown token, or a special role (bos, eos, pad, ...).
         case special
         /// One of the 256 single-byte tokens (the byte fallback every text can be spelled in).
@@ -109,9 +111,10 @@ extension BPEModel {
         return added.sorted()
     }
 
-    /// Algorithm 1's kept set: `used` (ids the corpus uses often enough), `specials` (special-role ids) and every
-    /// added token, all 256 byte tokens (and any token of kind `byte`), and the merge-chain closure of all of them.
-    public func keepSet(used: [Int], specials: [Int]) throws -> BPEKeepSet {
+    /// Algorithm 1's kept set: `used` (ids the corpus uses often enough), `massive` (ids carrying the model's
+    /// probability mass, none for Algorithm 1 itself), `specials` (special-role ids) and every added token, all 256
+    /// byte tokens (and any token of kind `byte`), and the merge-chain closure of all of them.
+    public func keepSet(used: [Int], massive: [Int] = [], specials: [Int]) throws -> BPEKeepSet {
         var reasons = [BPEKeepSet.Reason?](repeating: nil, count: tokens.count)
         func mark(_ ids: [Int], _ reason: BPEKeepSet.Reason) throws {
             for id in ids {
@@ -120,6 +123,7 @@ extension BPEModel {
             }
         }
         try mark(used, .corpus)
+        try mark(massive, .mass)
         try mark(specials + addedTokenIDs(), .special)
         try mark(byteTokenIDs() + kinds.indices.filter { kinds[$0] == .byte }, .byte)
         var keep = reasons.map { $0 != nil }

@@ -37,4 +37,9 @@ extension BPETokenizer {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// How many bytes of text token `id` stands for (0 for an id out of range).
+    public func byteCount(_ id: Int) -> Int {
+        id >= 0 && id < count ? decodeStart[id + 1] - decodeStart[id] : 0
+    }
 }

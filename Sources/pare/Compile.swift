@@ -50,6 +50,8 @@ struct Compile: ParsableCommand {
 
     @OptionGroup var calibration: CalibrationOptions
 
+    @OptionGroup var heldOut: HeldOutOptions
+
     @Option(help: ArgumentHelp("Also write the lowered module's IR here (atomically).", valueName: "file.pir"))
     var dumpIr: String?
 
@@ -95,10 +97,12 @@ struct Compile: ParsableCommand {
             let loaded = try loadModel(model.model)
             let needsCalibration = pruning.contains { $0.pass.isPruning } || klBudget != nil || calibration.calibration != nil
             let cal = needsCalibration ? try calibration.load(for: loaded) : nil
-            let context = PassContext(store: loaded.store, calibration: cal, progress: { note($0) })
+            let needsHeldOut = pruning.contains { $0.pass.isPruning } || heldOut.heldOut != nil || heldOut.heldOutBudget != nil
+            let held = needsHeldOut ? try heldOut.load() : nil
+            let context = PassContext(store: loaded.store, calibration: cal, heldOut: held, progress: { note($0) })
             note("pare compile: \(model.model)")
             note("[1/3] pruning: \(pruning.isEmpty ? "none" : passes)")
-            let pruned = try PassManager(passes: pruning, klBudget: klBudget, log: { note("  " + $0) }).run(loaded.module, context: context)
+            let pruned = try PassManager(passes: pruning, klBudget: klBudget, heldOutBudget: heldOut.heldOutBudget, log: { note("  " + $0) }).run(loaded.module, context: context)
             let t1 = Date()
             note("[2/3] lowering: \(loweringPipeline)")
             let lowered = try PassManager(passes: lowering, log: { note("  " + $0) }).run(pruned.module, context: context)

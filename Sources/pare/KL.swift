@@ -35,6 +35,41 @@ struct CalibrationOptions: ParsableArguments {
     }
 }
 
+/// Held-out text and the budget of the held-out check: shared by `pare opt` and `pare compile`. A pruning pass that
+/// changes the tokenizer is checked on this text, each model reading it with its own tokenizer.
+struct HeldOutOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Held-out text for passes that change the tokenizer (default: Pare's shipped data/heldout/mixed.txt: "
+                               + "code in several languages and prose no shipped corpus contains).", valueName: "file"))
+    var heldOut: String?
+
+    @Option(help: ArgumentHelp("Number of held-out pieces (1-256).", valueName: "n"))
+    var heldOutSamples = 8
+
+    @Option(help: ArgumentHelp("Bytes per held-out piece (64-65536; a piece ends at the end of a line).", valueName: "bytes"))
+    var heldOutBytes = 1024
+
+    @Option(help: ArgumentHelp("Reject a tokenizer-changing pass whose held-out loss per byte grows by more than this share "
+                               + "(0.02 = 2%); --kl-budget also bounds its KL at aligned positions.", valueName: "x"))
+    var heldOutBudget: Double?
+
+    func validate() throws {
+        guard heldOutSamples >= 1 && heldOutSamples <= 256 else {
+            throw ValidationError("--held-out-samples must be between 1 and 256, got \(heldOutSamples)")
+        }
+        guard heldOutBytes >= 64 && heldOutBytes <= 65536 else {
+            throw ValidationError("--held-out-bytes must be between 64 and 65536, got \(heldOutBytes)")
+        }
+        if let heldOutBudget, !(heldOutBudget.isFinite && heldOutBudget >= 0) {
+            throw ValidationError("--held-out-budget must be a finite number >= 0, got \(heldOutBudget)")
+        }
+    }
+
+    /// The held-out pieces.
+    func load() throws -> HeldOutText {
+        try loadHeldOut(path: heldOut, samples: heldOutSamples, bytes: heldOutBytes)
+    }
+}
+
 /// Two models whose token ids cannot be compared.
 enum KLCompareError: Error, LocalizedError {
     case differentVocabularies(a: String, b: String, detail: String)

@@ -329,4 +329,55 @@ final class KLTests: XCTestCase {
         XCTAssertGreaterThan(modules[1].count, 3)
         XCTAssertEqual(modules[0].intersection(modules[1]), [], "the calibration text must be held out from the vocabulary corpus")
     }
+
+    // MARK: Held-out text
+
+    func testHeldOutPiecesAreDeterministicDisjointAndStartAtLines() throws {
+        let a = try loadHeldOut(path: nil, samples: 6, bytes: 700), b = try loadHeldOut(path: nil, samples: 6, bytes: 700)
+        XCTAssertEqual(a.texts, b.texts)
+        XCTAssertEqual(a.texts.count, 6)
+        XCTAssertTrue(a.origin.hasPrefix("data/heldout/mixed.txt (sha256 "), a.origin)
+        let text = try String(contentsOfFile: try PareData.path(defaultHeldOutFile), encoding: .utf8)
+        var end = text.startIndex
+        for piece in a.texts {
+            XCTAssertGreaterThanOrEqual(piece.utf8.count, 700)
+            XCTAssertTrue(piece.hasSuffix("\n"), "a piece ends at a line end")
+            let found = try XCTUnwrap(text.range(of: piece, range: end..<text.endIndex), "piece not found in order")
+            XCTAssertTrue(found.lowerBound == text.startIndex || text[text.index(before: found.lowerBound)] == "\n")
+            end = found.upperBound
+        }
+        XCTAssertEqual(textPieces("a\nb\n", samples: 2, bytes: 2), ["a\n", "b\n"])
+        XCTAssertNil(textPieces("a\nb\n", samples: 3, bytes: 2))
+    }
+
+    func testHeldOutErrors() throws {
+        let dir = try TempDir(prefix: "pare-heldout")
+        let short = try dir.write("short.txt", text: "x = 1\n")
+        XCTAssertThrowsError(try loadHeldOut(path: short, samples: 2, bytes: 64)) { e in
+            XCTAssertEqual(e as? CalibrationError, .heldOutTooShort(path: short, bytes: 6, samples: 2, pieceBytes: 64))
+            XCTAssertTrue(e.localizedDescription.contains("--held-out-samples"), e.localizedDescription)
+        }
+        XCTAssertThrowsError(try loadHeldOut(path: nil, samples: 0, bytes: 64)) { XCTAssertEqual($0 as? CalibrationError, .badHeldOut(samples: 0, bytes: 64)) }
+        XCTAssertThrowsError(try loadHeldOut(path: dir.file("missing.txt"), samples: 1, bytes: 64)) { e in
+            XCTAssertEqual(e as? CalibrationError, .unreadable(path: dir.file("missing.txt"), reason: "no such file"))
+        }
+    }
+
+    func testShippedMixedCorpusAndHeldOutTextAreDisjointSmallAndMultilingual() throws {
+        let mixed = try PareData.path("corpus/mixed.txt"), held = try PareData.path(defaultHeldOutFile)
+        var files: [Set<String>] = [], languages: [Set<String>] = []
+        for path in [mixed, held] {
+            let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+            XCTAssertLessThan(size, 4_000_000, path)
+            let headers = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                .filter { $0.contains(" ===== ") && $0.hasSuffix("=====") }
+            files.append(Set(headers.map { String($0.components(separatedBy: " ===== ")[1].components(separatedBy: " (")[0]) }))
+            languages.append(Set(headers.map { String($0.components(separatedBy: " (").last!.split(separator: ",")[0]) }))
+        }
+        XCTAssertEqual(files[0].intersection(files[1]), [], "the held-out text shares no file with the mixed corpus")
+        for l in ["Python", "C", "C++", "Go", "Rust", "JavaScript", "TypeScript", "Shell", "Markdown"] {
+            XCTAssertTrue(languages[0].contains(l), "mixed corpus lacks \(l)")
+        }
+        XCTAssertGreaterThanOrEqual(languages[1].count, 7)
+    }
 }

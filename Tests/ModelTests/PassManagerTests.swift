@@ -1,6 +1,8 @@
 // The pass manager on SmolLM2: a pruning pass over its KL budget is rejected and the module left exactly as it
 // was; accepted ones record their decisions and KL; cached before-logits give the same KL as a fresh measurement;
-// the same pipeline twice gives byte-identical dumps; and `pare opt` / `pare kl` / `pare passes` from the shell.
+// the same pipeline twice gives byte-identical dumps; a tokenizer change is checked on held-out text, each model
+// reading it with its own tokenizer, and a vocabulary pruned to a tiny corpus is rejected there while the model's
+// own tokens (select=mass) pass; and `pare opt` / `pare kl` / `pare passes` from the shell.
 import Foundation
 import PareFrontend
 import PareIR
@@ -125,7 +127,8 @@ final class PassManagerTests: XCTestCase {
         let r = try PareCLI.run(["opt", smol, "--passes", " dce ", "--json", "-o", dir.file("out.pir"), "--dump-dir", dir.file("dumps")] + small)
         XCTAssertEqual(r.status, 0, r.summary)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.out)
-        XCTAssertEqual(Set(json.keys), ["model", "pipeline", "calibration", "kl_budget", "parameters_before", "parameters_after", "output", "passes"])
+        XCTAssertEqual(Set(json.keys), ["model", "pipeline", "calibration", "held_out", "kl_budget", "held_out_budget", "parameters_before",
+                                         "parameters_after", "output", "passes"])
         XCTAssertEqual(json["pipeline"] as? String, " dce ")
         XCTAssertTrue(json["calibration"] is NSNull, "no pruning pass, no calibration set")
         XCTAssertEqual(json["parameters_before"] as? Int, 134_515_008)
@@ -256,6 +259,87 @@ final class PassManagerTests: XCTestCase {
         let qwen = try Paths.require(Paths.qwenGGUF)
         let bad = try PareCLI.run(["kl", smol, qwen] + small)
         assertFailure(bad, status: 64, stderrContains: ["error: cannot compare", "different checkpoints with 49152 and 151936 tokens"])
+    }
+
+    // MARK: The held-out check of tokenizer changes
+
+    /// SmolLM2, a little calibration code and four held-out pieces of the shipped mixed text.
+    func setUpHeldOut() throws -> (LoadedModel, PassContext) {
+        let smol = try RealModels.smol()
+        let cal = try loadCalibration(path: nil, tokenizer: smol.tokenizer, samples: 2, length: 24)
+        let held = try loadHeldOut(path: nil, samples: 4, bytes: 768)
+        return (smol, PassContext(store: smol.store, calibration: cal, heldOut: held))
+    }
+
+    func testHeldOutCheckRejectsATinyCorpusPruneAndAcceptsTheModelsOwnTokens() throws {
+        let (smol, context) = try setUpHeldOut()
+        let dir = try TempDir(prefix: "pare-heldout")
+        // Known-bad: 2 KB of Python keeps a few hundred tokens; held-out Go, Rust, JS and prose are spelt in fragments.
+        let tiny = try dir.write("tiny.txt", Data(try VocabPruneFixture.corpusExcerpt(bytes: 2_000).utf8))
+        let bad = PassManager(passes: [ScheduledPass(VocabPrune(corpus: tiny))], klBudget: 0.5, heldOutBudget: 0.02)
+        let rejected = try bad.run(smol.module, context: context)
+        let r = try XCTUnwrap(rejected.records.first)
+        XCTAssertTrue(r.rejected, "\(r)")
+        XCTAssertTrue(rejected.module == smol.module, "a rejected vocabulary prune leaves the module exactly as it was")
+        let h = try XCTUnwrap(r.heldOut, "a tokenizer change is checked on held-out text")
+        XCTAssertEqual(h.texts, 4)
+        XCTAssertGreaterThan(h.lossIncrease, 0.02, h.summary)
+        XCTAssertGreaterThan(h.tokensAfter, h.tokensBefore, "the pruned tokenizer needs more tokens for the same text")
+        XCTAssertEqual(h.tokenizationsChanged, 4)
+        XCTAssertLessThan(h.alignedShare, 0.9, h.summary)
+        XCTAssertEqual(r.kl, h.kl, "the record's KL is the held-out KL at aligned positions")
+        XCTAssertTrue(r.rejection?.hasPrefix("held-out loss per byte grows by") == true, r.rejection ?? "")
+        XCTAssertEqual(r.heldOutBudget, 0.02)
+
+        // Good: the model's own tokens on the shipped mixed corpus: the same held-out text costs almost nothing more.
+        let good = PassManager(passes: [ScheduledPass(VocabPrune(corpus: try XCTUnwrap(VocabPrune.defaultCorpus(VocabPrune.shippedMixedCorpus)),
+                                                                 selection: .mass(share: 0.995, samples: 4, length: 128)))],
+                               klBudget: 0.5, heldOutBudget: 0.02)
+        let accepted = try good.run(smol.module, context: context)
+        let a = try XCTUnwrap(accepted.records.first)
+        XCTAssertFalse(a.rejected, a.rejection ?? "")
+        XCTAssertTrue(a.changed)
+        let g = try XCTUnwrap(a.heldOut)
+        XCTAssertLessThan(g.lossIncrease, 0.02, g.summary)
+        XCTAssertLessThan(g.lossIncrease, h.lossIncrease / 4, "the mass selection misreads far less than the tiny corpus")
+        XCTAssertGreaterThan(g.alignedShare, 0.95, g.summary)
+        XCTAssertLessThan(g.removedMass, 0.02, g.summary)
+        XCTAssertLessThan(accepted.module.vocabulary.size, smol.module.vocabulary.size * 3 / 4)
+        // Recorded like a KL decision, under held_out instead of calibration.
+        let m = accepted.module
+        XCTAssertEqual(m[meta: "decision.1.held_out.nats_per_byte_after"], .float(g.natsPerByteAfter))
+        XCTAssertEqual(m[meta: "decision.1.held_out.removed_mass"], .float(g.removedMass))
+        XCTAssertEqual(m[meta: "decision.1.kl.mean"], .float(g.kl.mean))
+        XCTAssertTrue(m[meta: "decision.1.held_out"]?.stringValue?.hasPrefix("data/heldout/mixed.txt (sha256 ") == true)
+        XCTAssertNil(m[meta: "decision.1.calibration"])
+        XCTAssertNotNil(a.statistics["held-out removed mass"], a.statisticsSummary)
+        XCTAssertNotNil(a.statistics["held-out tokenizations changed"], a.statisticsSummary)
+    }
+
+    func testHeldOutCheckOfAModuleWithItselfIsExact() throws {
+        // Known-good reference for the checker: the same module on both sides reads the same tokens, loses the same
+        // nats per byte, agrees at every position with KL 0, and changes no tokenization.
+        let (smol, context) = try setUpHeldOut()
+        let held = try XCTUnwrap(context.heldOut)
+        let h = try measureHeldOut(before: smol.module, after: smol.module, store: smol.store, heldOut: held)
+        XCTAssertEqual(h.natsPerByteBefore, h.natsPerByteAfter)
+        XCTAssertGreaterThan(h.natsPerByteBefore, 0.1)
+        XCTAssertEqual(h.lossIncrease, 0)
+        XCTAssertEqual(h.tokenizationsChanged, 0)
+        XCTAssertEqual(h.alignedPositions, h.positionsAfter)
+        XCTAssertEqual(h.kl.max, 0)
+        XCTAssertEqual(h.removedMass, 0)
+        XCTAssertGreaterThan(h.bytes, 4 * 700)
+    }
+
+    func testHeldOutBudgetWithoutHeldOutTextIsAnError() throws {
+        let smol = try RealModels.smol()
+        let dir = try TempDir(prefix: "pare-heldout")
+        let tiny = try dir.write("tiny.txt", Data(try VocabPruneFixture.corpusExcerpt(bytes: 2_000).utf8))
+        let manager = PassManager(passes: [ScheduledPass(VocabPrune(corpus: tiny))], heldOutBudget: 0.02)
+        XCTAssertThrowsError(try manager.run(smol.module, context: PassContext(store: smol.store))) { e in
+            XCTAssertTrue(e.localizedDescription.contains("held-out text"), e.localizedDescription)
+        }
     }
 
     func testPassesListsTheRegistry() throws {
