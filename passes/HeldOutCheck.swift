@@ -120,7 +120,8 @@ public func measureHeldOut(before: Module, after: Module, store: WeightStore, he
         if idsA.count != idsB.count || zip(idsA, idsB).contains(where: { (keep?[$0] ?? $0) != $1 }) { stats.tokenizationsChanged += 1 }
         let offB = byteOffsets(idsB, tokB), offA = byteOffsets(idsA, tokA)
         // Both predict the bytes from their first shared boundary on, so the loss is over the same text.
-        let startsB = Dictionary(uniqueKeysWithValues: offB.dropLast().enumerated().map { ($1, $0) })  // byte -> index
+        // byte -> index of the first token starting there (a token of zero bytes would share its offset)
+        let startsB = Dictionary(offB.dropLast().enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         guard let first = offA.dropFirst().first(where: { startsB[$0] != nil || $0 == offB.last }),
               first < offA[offA.count - 1] else { continue }
         stats.bytes += offA[offA.count - 1] - first

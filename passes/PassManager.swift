@@ -243,7 +243,9 @@ public struct PassManager {
                         } else if let budget = heldOutBudget, !(h.lossIncrease <= budget) {
                             rejection = String(format: "held-out loss per byte grows by %.3g%% (%.4g -> %.4g nats/byte), over the budget %.3g%%",
                                                h.lossIncrease * 100, h.natsPerByteBefore, h.natsPerByteAfter, budget * 100)
-                        } else if let budget = klBudget, h.kl.positions > 0, !(h.kl.mean <= budget) {
+                        } else if let budget = klBudget, h.kl.positions == 0 {
+                            rejection = "no held-out position where both tokenizations agree, so the KL budget \(budget) cannot be checked"
+                        } else if let budget = klBudget, !(h.kl.mean <= budget) {
                             rejection = String(format: "held-out KL mean %.6g at aligned positions exceeds the budget %.6g", h.kl.mean, budget)
                         }
                     }

@@ -33,9 +33,8 @@ set -euo pipefail
 declared_rows='
 dense=none
 vocab=vocab-prune
-# PLACEHOLDER: the new mass selection of branch vocab-mass. Skipped, with a message, while `pare passes` does not
-# list vocab-prune'"'"'s select option.
 vocab-mass=vocab-prune{select=mass}
+vocab-mass-997=vocab-prune{select=mass,mass=0.997,min-count=2}
 ffn-128=ffn-prune{drop=128}
 ffn-256=ffn-prune{drop=256}
 ffn-512=ffn-prune{drop=512}

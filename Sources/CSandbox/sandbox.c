@@ -1,4 +1,4 @@
-// The sandbox of `pare eval`: fork, then in the child only async-signal-safe calls (setpgid, setrlimit, open,
+// The sandbox of `pare eval`: resource limits, not a security boundary (no network or filesystem isolation). Fork, then in the child only async-signal-safe calls (setpgid, setrlimit, open,
 // dup2, close, chdir, execve) before exec, since the parent is multi-threaded (OpenBLAS). A CLOEXEC pipe tells the
 // parent whether exec succeeded: it is closed by a successful exec and carries errno otherwise. The parent polls
 // waitpid with a short sleep (no SIGCHLD handler, so nothing of the caller's signal handling changes) and kills
@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,21 +39,37 @@ static void child(const char *const argv[], const char *const envp[], const char
     int e = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (in < 0 || o < 0 || e < 0) { err = errno; goto fail; }
     if (dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) { err = errno; goto fail; }
-    // Every other descriptor of the caller is closed (the report pipe is CLOEXEC and closes at exec).
-    for (int fd = 3; fd < 65536; fd++) {
-        if (fd != report) close(fd);
+    // Every other descriptor of the caller is closed (the report pipe is CLOEXEC and closes at exec): by
+    // close_range where the kernel has it (5.9+), else one by one up to the descriptor limit.
+    long top = sysconf(_SC_OPEN_MAX);
+    if (top < 0 || top > (1 << 20)) top = 1 << 20;
+    if (report > 3) {
+        if (syscall(SYS_close_range, 3u, (unsigned)report - 1, 0u) != 0)
+            for (int fd = 3; fd < report; fd++) close(fd);
     }
+    if (syscall(SYS_close_range, (unsigned)report + 1, ~0u, 0u) != 0)
+        for (long fd = report + 1; fd < top; fd++) close((int)fd);
     limit(RLIMIT_AS, limits->address_space_bytes);
-    limit(RLIMIT_CPU, limits->cpu_seconds);
+    if (limits->cpu_seconds > 0) {  // soft < hard, so the soft limit sends SIGXCPU (a timeout), not SIGKILL
+        struct rlimit cpu = {(rlim_t)limits->cpu_seconds, (rlim_t)limits->cpu_seconds + 1};
+        setrlimit(RLIMIT_CPU, &cpu);
+    }
     limit(RLIMIT_FSIZE, limits->file_bytes);
     limit(RLIMIT_NOFILE, limits->open_files);
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
-    // Default dispositions and an empty mask: the caller's ignored signals must not be inherited.
+    // Default dispositions and an empty mask: the caller's ignored signals (SIGPIPE, SIGHUP under nohup, ...) must
+    // not be inherited. Handlers are reset by exec anyway; ignored signals are not.
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);  // sigaction: async-signal-safe
+    }
     sigset_t empty;
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, NULL);
-    signal(SIGPIPE, SIG_DFL);
     execve(argv[0], (char *const *)argv, (char *const *)envp);
     err = errno;
 fail:
@@ -88,7 +106,11 @@ int pare_sandbox_run(const char *const argv[], const char *const envp[], const c
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid) break;
-        if (r < 0 && errno != EINTR) { status = 0; break; }
+        if (r < 0 && errno != EINTR) {  // the child is lost (reaped elsewhere): fail closed, never a pass
+            int err = errno;
+            kill(-pid, SIGKILL);
+            return err;
+        }
         if (limits->wall_seconds > 0 && now_seconds() - start >= limits->wall_seconds) {
             timed_out = 1;
             kill(-pid, SIGKILL);

@@ -41,7 +41,8 @@ public final class PlanCompletionModel: CompletionModel {
     let endIDs: Set<Int>
     let session: RuntimeSession
 
-    /// A model over `runtime`; `endIDs` end generation (eos, eot); the KV cache holds `context` positions.
+    /// A model over `runtime`; `endIDs` end generation (eos, eot, and any other control token: its text never goes
+    /// into a program); the KV cache holds `context` positions.
     public init(runtime: PlanRuntime, tokenizer: BPETokenizer, endIDs: Set<Int>, chatTemplate: String?, context: Int) throws {
         self.tokenizer = tokenizer
         self.endIDs = endIDs

@@ -20,7 +20,8 @@ public enum EvalError: Error, LocalizedError, Equatable {
         switch self {
         case .badData(let path, let detail): return "HumanEval data \(path): \(detail)"
         case .resultsMismatch(let path, let field, let file, let run):
-            return "results file \(path) was written with \(field) \(file), this run has \(run): give another --output, or --restart to discard it"
+            let rescore = field == "harness version" ? " (or --rescore to re-run its recorded programs under this harness)" : ""
+            return "results file \(path) was written with \(field) \(file), this run has \(run): give another --results folder, or --restart to discard it" + rescore
         case .badResults(let path, let line, let detail): return "\(path):\(line): not a results line of `pare eval`: \(detail)"
         case .sandbox(let s): return "cannot run generated programs: \(s)"
         case .chatTemplate(let s): return "chat protocol: \(s)"

@@ -44,21 +44,20 @@ public enum EvalProtocol: String, Codable, Sendable, CaseIterable {
         self == .codex ? output : firstCodeBlock(output) ?? output
     }
 
-    /// The program that tests `solution`: codex puts it after the prompt; chat runs it as it is when it defines the
-    /// entry point (after the prompt's import lines, which replies often leave out), else after the prompt.
-    public func program(for problem: EvalProblem, solution: String) -> String {
+    /// The program that tests `solution`, then prints `marker` (the sandbox requires it, so an answer that exits
+    /// early does not pass). Codex: prompt + completion. Chat: prompt, a newline, then the reply's code without its
+    /// `if __name__ == "__main__":` blocks (a reply's own `unittest.main()` would exit before the tests): a reply
+    /// that defines the entry point overrides the prompt's docstring-only function and keeps the prompt's imports and
+    /// helpers (HumanEval/32, /38, /50 test with helpers the prompt defines); a reply with only a body continues it.
+    public func program(for problem: EvalProblem, solution: String, marker: String) -> String {
         let body: String
         switch self {
-        case .codex:
-            body = problem.prompt + solution
+        case .codex: body = problem.prompt + solution
         case .chat:
-            if definesFunction(solution, problem.entryPoint) {
-                body = importLines(of: problem.prompt) + solution
-            } else {
-                body = problem.prompt + solution
-            }
+            let code = withoutMainGuards(solution)
+            body = definesFunction(code, problem.entryPoint) ? problem.prompt + "\n" + code : problem.prompt + code
         }
-        return body + "\n\n" + problem.test + "\n\ncheck(\(problem.entryPoint))\n"
+        return body + "\n\n" + problem.test + "\n\ncheck(\(problem.entryPoint))\nprint(\(marker.debugDescription))\n"
     }
 }
 
@@ -76,9 +75,15 @@ func definesFunction(_ code: String, _ name: String) -> Bool {
     code.split(separator: "\n").contains { $0.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("def \(name)(") }
 }
 
-/// The top-level `import` and `from ... import` lines of a prompt, each followed by a newline.
-func importLines(of prompt: String) -> String {
-    prompt.split(separator: "\n", omittingEmptySubsequences: false)
-        .filter { $0.hasPrefix("import ") || $0.hasPrefix("from ") }
-        .map { $0 + "\n" }.joined()
+/// `code` without its top-level `if __name__ == ...:` blocks (the line and the indented or blank lines after it).
+func withoutMainGuards(_ code: String) -> String {
+    var out: [Substring] = []
+    var skipping = false
+    for line in code.split(separator: "\n", omittingEmptySubsequences: false) {
+        if line.hasPrefix("if __name__") { skipping = true; continue }
+        if skipping, line.isEmpty || line.first == " " || line.first == "\t" { continue }
+        skipping = false
+        out.append(line)
+    }
+    return out.joined(separator: "\n")
 }

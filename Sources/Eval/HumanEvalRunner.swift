@@ -66,8 +66,7 @@ public func runHumanEval(_ problems: [EvalProblem], model: CompletionModel, sand
     for p in problems where byTask[p.taskID] == nil {
         let input = try h.protocol.input(for: p, chatTemplate: model.chatTemplate)
         let c = try model.complete(input, maxTokens: h.max_tokens, stops: h.protocol.stops)
-        let program = h.protocol.program(for: p, solution: h.protocol.solution(from: c.text))
-        let o = try sandbox.run(program)
+        let o = try score(p, completion: c.text, protocol: h.protocol, sandbox: sandbox)
         let record = ProblemRecord(task_id: p.taskID, completion: c.text, passed: o.passed, error: o.failure,
                                    error_detail: o.passed ? nil : o.detail, seconds: c.seconds + o.seconds,
                                    generation_seconds: c.seconds, execution_seconds: o.seconds, tokens: c.tokens,
@@ -83,6 +82,24 @@ public func runHumanEval(_ problems: [EvalProblem], model: CompletionModel, sand
     }
     return EvalSummary(header: h, results: results.path, records: problems.compactMap { byTask[$0.taskID] },
                        seconds: Date().timeIntervalSince(start), resumed: resumed)
+}
+
+/// Runs the program of `completion` for `problem`; it passes when it exits 0 after printing a fresh random marker.
+public func score(_ problem: EvalProblem, completion: String, protocol p: EvalProtocol, sandbox: PythonSandbox) throws -> ProgramOutcome {
+    let marker = "pare-eval-done-" + UUID().uuidString
+    return try sandbox.run(p.program(for: problem, solution: p.solution(from: completion), marker: marker), marker: marker)
+}
+
+/// `record` re-scored under this harness: its completion's program run again, the outcome and seconds replaced.
+public func rescored(_ record: ProblemRecord, problem: EvalProblem, protocol p: EvalProtocol, sandbox: PythonSandbox) throws -> ProblemRecord {
+    let o = try score(problem, completion: record.completion, protocol: p, sandbox: sandbox)
+    var r = record
+    r.passed = o.passed
+    r.error = o.failure
+    r.error_detail = o.passed ? nil : o.detail
+    r.execution_seconds = o.seconds
+    r.seconds = r.generation_seconds + o.seconds
+    return r
 }
 
 /// Problems gained and lost from A to B, and the exact McNemar p-value (`pare eval compare`).

@@ -2,6 +2,10 @@
 // appended and flushed as each problem finishes, so an interrupted run resumes where it stopped.
 import Foundation
 
+/// The harness version new results files record: 2 added the end marker (an early exit is no pass), chat programs
+/// that keep the prompt's helpers and drop `if __name__` blocks.
+public let harnessVersion = 2
+
 /// The first line of a results file: what was evaluated, and how. A run resumes a file only with an equal header.
 public struct RunHeader: Codable, Sendable, Equatable {
     /// Always "pare-eval": tells a header from a record.
@@ -17,6 +21,9 @@ public struct RunHeader: Codable, Sendable, Equatable {
     public var max_tokens: Int
     public var timeout_seconds: Double
     public var memory_mb: Int
+    /// The version of the harness's program assembly and scoring (`harnessVersion` when written; absent in files of
+    /// version 1). Records of another version are re-scored (`--rescore`) or discarded, never mixed.
+    public var harness: Int?
 
     /// A header for a run of `model` (whose plan.pb hashes to `model_sha256`) on data hashing to `data_sha256`.
     public init(protocol: EvalProtocol, model: String, model_sha256: String, data_sha256: String, max_tokens: Int,
@@ -28,6 +35,7 @@ public struct RunHeader: Codable, Sendable, Equatable {
         self.max_tokens = max_tokens
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
+        harness = harnessVersion
     }
 
     /// The fields that must agree for a run to continue a file, with their values here and in `other`.
@@ -37,6 +45,7 @@ public struct RunHeader: Codable, Sendable, Equatable {
             ("model sha256", model_sha256, other.model_sha256), ("data sha256", data_sha256, other.data_sha256),
             ("max tokens", "\(max_tokens)", "\(other.max_tokens)"), ("timeout", "\(timeout_seconds) s", "\(other.timeout_seconds) s"),
             ("memory", "\(memory_mb) MB", "\(other.memory_mb) MB"),
+            ("harness version", "\(harness ?? 1)", "\(other.harness ?? 1)"),
         ]
         return fields.first { $0.1 != $0.2 }.map { (field: $0.0, here: $0.1, there: $0.2) }
     }
@@ -88,16 +97,30 @@ public struct ResultsFile {
 
     /// Opens `path` for `header`: a new file gets the header; an existing one must have an equal header (else
     /// `EvalError.resultsMismatch`), and its records are kept. A last line cut short by an interruption is dropped.
-    /// `restart` discards an existing file.
-    public init(path: String, header: RunHeader, restart: Bool) throws {
+    /// `restart` discards an existing file. `rescore`, given, turns a file that differs only in harness version into
+    /// one of this version: every record goes through it (re-running its program; the completion is kept, since
+    /// generation settings are equal) and the file is rewritten atomically.
+    public init(path: String, header: RunHeader, restart: Bool,
+                rescore: ((ProblemRecord) throws -> ProblemRecord)? = nil) throws {
         self.path = path
         self.header = header
         let fm = FileManager.default
         if restart { try? fm.removeItem(atPath: path) }
         if fm.fileExists(atPath: path) {
-            let (found, records, goodBytes) = try Self.parse(path, tolerateTruncatedEnd: true)
+            var (found, records, goodBytes) = try Self.parse(path, tolerateTruncatedEnd: true)
             if let m = header.mismatch(found) {
-                throw EvalError.resultsMismatch(path: path, field: m.field, file: m.there, run: m.here)
+                var newer = found
+                newer.harness = header.harness
+                guard m.field == "harness version", header.mismatch(newer) == nil, let rescore else {
+                    throw EvalError.resultsMismatch(path: path, field: m.field, file: m.there, run: m.here)
+                }
+                records = try records.map(rescore)
+                let lines = try ([Self.encode(header)] + records.map { try Self.encode($0) }).map { $0 + Data([0x0A]) }
+                let data = lines.reduce(Data(), +)
+                do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+                    throw EvalError.badResults(path: path, line: 0, detail: "cannot rewrite: \(error.localizedDescription)")
+                }
+                goodBytes = data.count
             }
             self.records = records
             guard let h = FileHandle(forUpdatingAtPath: path) else { throw EvalError.badResults(path: path, line: 0, detail: "cannot open for writing") }

@@ -36,6 +36,8 @@ public enum FailureKind: String, Codable, Sendable, CaseIterable {
     case memory
     /// A signal ended it (segmentation fault, abort, ...).
     case crash
+    /// It exited with status 0 before the tests finished (`sys.exit`, `os._exit`, `unittest.main()` in the answer).
+    case earlyExit = "early_exit"
 }
 
 /// How one program run ended.
@@ -74,8 +76,10 @@ public struct PythonSandbox: Sendable {
 
     /// Writes `program` to `program.py` in a new temporary directory, runs it with `python3 -I` (isolated: no user
     /// site-packages, no PYTHON* variables), and removes the directory. The environment is PATH, HOME (the temporary
-    /// directory), LANG and TMPDIR only.
-    public func run(_ program: String) throws -> ProgramOutcome {
+    /// directory), LANG and TMPDIR only. With `marker`, a run passes only if it exits 0 AND its standard output ends
+    /// with that line (the program prints it after the tests): an exit before the tests is not a pass.
+    /// Resource limits, not a security boundary: there is no network or filesystem isolation.
+    public func run(_ program: String, marker: String? = nil) throws -> ProgramOutcome {
         let base = FileManager.default.temporaryDirectory.path
         var template = Array("\(base)/pare-eval-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw EvalError.sandbox("cannot make a temporary directory in \(base): \(String(cString: strerror(errno)))") }
@@ -98,7 +102,12 @@ public struct PythonSandbox: Sendable {
         }
         guard err == 0 else { throw EvalError.sandbox("cannot start \(python): \(String(cString: strerror(err)))") }
         let stderr = tail(of: dir + "/stderr.txt")
-        return Self.classify(result, stderr: stderr)
+        var outcome = Self.classify(result, stderr: stderr)
+        if outcome.passed, let marker, tail(of: dir + "/stdout.txt").split(whereSeparator: \.isNewline).last.map(String.init) != marker {
+            outcome = ProgramOutcome(passed: false, failure: .earlyExit, detail: "exited with status 0 before the tests finished",
+                                     seconds: outcome.seconds)
+        }
+        return outcome
     }
 
     /// The outcome of a run from its status and standard error.

@@ -17,7 +17,8 @@ public struct StopMatcher: Sendable {
     }
 
     /// Appends a piece of text; true when a stop sequence has now appeared. Only the new text and the
-    /// `longest - 1` characters before it are searched, so streaming costs O(piece) per call.
+    /// `longest - 1` characters before it are searched (finding where they start walks the text: O(n) per call,
+    /// a few microseconds at HumanEval's 512 tokens).
     @discardableResult
     public mutating func push(_ piece: String) -> Bool {
         guard stopIndex == nil else { return true }

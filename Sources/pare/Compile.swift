@@ -13,8 +13,8 @@ struct Compile: ParsableCommand {
         abstract: "Prune a model, lower it, and write an execution plan (plan.pb + weights.bin) that `pare run` executes.",
         discussion: """
             Three phases, each reported on standard error:
-              1. pruning: the --passes pipeline, every pass verified and KL-checked on calibration code as in \
-            `pare opt`. The default depends on MODEL: for a checkpoint (GGUF file or Hugging Face directory) the \
+              1. pruning: the --passes pipeline, every pass verified and KL-checked as in `pare opt` (on calibration \
+            code; a pass that changes the tokenizer, on held-out text each model reads with its own tokenizer). The default depends on MODEL: for a checkpoint (GGUF file or Hugging Face directory) the \
             paper's recipe, \(paperRecipe); for a .pir written by `pare opt` (already pruned) 'none', so it is \
             lowered as it is and pruned again only when --passes asks. 'none' compiles a checkpoint's dense model;
               2. lowering: \(loweringPipeline) (fusion, norm folding and the memory plan; exact rewrites, \

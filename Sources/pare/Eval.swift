@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import PareEval
 import PareFrontend
+import PareIR
 import ParePlan
 
 struct Eval: ParsableCommand {
@@ -79,6 +80,9 @@ struct EvalHumanEval: ParsableCommand {
     @Flag(help: "Discard existing results files instead of continuing them.")
     var restart = false
 
+    @Flag(help: "A results file of an older harness version (same model, data and settings): re-run its recorded programs under this harness instead of refusing it.")
+    var rescore = false
+
     @Flag(help: "Print a JSON summary on standard output: {\"runs\": [...], \"comparisons\": [...]}.")
     var json = false
 
@@ -115,10 +119,19 @@ struct EvalHumanEval: ParsableCommand {
                 let planSHA = try sha256Hex(file: planPath + "/" + PlanDirectory.planFile)
                 let header = RunHeader(protocol: `protocol`, model: model, model_sha256: planSHA, data_sha256: dataSHA,
                                        max_tokens: maxTokens, timeout_seconds: timeout, memory_mb: memoryMb)
-                var file = try ResultsFile(path: "\(results)/\(resultName(model))-\(`protocol`.rawValue).jsonl", header: header, restart: restart)
-                let template = open.loaded.plan.provenance.metadata.first { $0.key == "chat_template" }?.value
+                let byTask = Dictionary(uniqueKeysWithValues: problems.map { ($0.taskID, $0) })
+                let proto = `protocol`
+                var file = try ResultsFile(path: "\(results)/\(resultName(model))-\(proto.rawValue).jsonl", header: header, restart: restart,
+                                           rescore: !rescore ? nil : { r in
+                    guard let problem = byTask[r.task_id] else { return r }  // outside --limit: kept as it was
+                    return try rescored(r, problem: problem, protocol: proto, sandbox: sandbox)
+                })
+                let template = open.loaded.plan.provenance.metadata.first { $0.key == MetaKey.chatTemplate }?.value
+                // Generation ends at eos/eot and at any other control token, whose text must not enter a program.
+                let t = open.loaded.plan.tokenizer
+                let ends = open.stop.union(t.kinds.indices.filter { t.kinds[$0] == TokenKind.control.rawValue })
                 let longest = problems.map { $0.prompt.utf8.count }.max() ?? 0
-                let lm = try PlanCompletionModel(runtime: open.runtime, tokenizer: open.tokenizer, endIDs: open.stop, chatTemplate: template,
+                let lm = try PlanCompletionModel(runtime: open.runtime, tokenizer: open.tokenizer, endIDs: ends, chatTemplate: template,
                                                  context: longest + 512 + maxTokens)  // a token is at least one byte
                 let summary = try runHumanEval(problems, model: lm, sandbox: sandbox, results: &file) { p in
                     let r = p.record
@@ -150,9 +163,9 @@ struct EvalHumanEval: ParsableCommand {
     /// `model` itself when it is a plan; else the cached plan compiled from it with --passes (compiled now if absent).
     func planFor(_ model: String) throws -> String {
         if isPlan(model) { return model }
-        _ = try detectFormat(model)  // a typed error for a path that is no model at all
         let source = absolutePath(model)
-        let identity = try sha256Hex(file: FileManager.default.fileExists(atPath: source + "/config.json") ? source + "/config.json" : source)
+        // The content: a file's SHA-256, or a Hugging Face directory's digest over config and weights.
+        let identity = try detectFormat(source) == .huggingFace ? try huggingFaceDigest(source) : try sha256Hex(file: source)
         let key = Data([identity, source, passes, pareVersion].joined(separator: "\n").utf8).withUnsafeBytes(sha256Hex).prefix(16)
         let dir = planCacheDirectory() + "/\(resultName(model))-\(key).pare"
         if isPlan(dir), (try? PlanDirectory.read(dir, verifyChecksums: false)) != nil {

@@ -121,8 +121,10 @@ struct Report: ParsableCommand {
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        guard p.terminationStatus == 0, let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ExitCode(p.terminationStatus == 0 ? 1 : p.terminationStatus)
+        guard p.terminationStatus == 0, p.terminationReason == .exit, let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            let how = p.terminationReason == .uncaughtSignal ? "was killed by signal \(p.terminationStatus)"
+                : p.terminationStatus == 0 ? "printed no JSON report" : "exited with status \(p.terminationStatus)"
+            throw ReportError.benchFailed(plan: path, detail: how)
         }
         f.prefill_tokens_per_second = o["prefill_tokens_per_second"] as? Double
         f.decode_tokens_per_second = o["decode_tokens_per_second"] as? Double
@@ -181,6 +183,16 @@ struct Report: ParsableCommand {
     }
 }
 
+/// A measurement that failed.
+enum ReportError: Error, LocalizedError {
+    case benchFailed(plan: String, detail: String)
+    var errorDescription: String? {
+        switch self {
+        case let .benchFailed(plan, detail): return "measuring \(plan): `pare bench` \(detail) (its messages are above); --no-bench gives the static figures"
+        }
+    }
+}
+
 /// Each weight tensor a step reads, with its component (see `Report`'s discussion).
 func tensorRoles(_ p: ExecutionPlan) -> [(role: String, tensor: Int)] {
     let producer = Dictionary(p.steps.map { ($0.output, $0.kernel) }, uniquingKeysWith: { a, _ in a })
@@ -193,11 +205,13 @@ func tensorRoles(_ p: ExecutionPlan) -> [(role: String, tensor: Int)] {
         case .qkvRope, .attention, .attentionQKV, .rope: role = "attention"
         case .swiglu, .silu, .mul: role = "ffn"
         case .linear:
-            if s.output == p.output { role = "lm_head" }
-            else if s.block == nil { role = "lm_head" }
+            if s.output == p.output || s.block == nil { role = "lm_head" }
             else {
+                // Attention: the o projection (fed by attention) and unfused q/k/v (read by rope or attention).
                 let from = s.inputs.first.flatMap { producer[$0] }
-                role = (from == .attention || from == .attentionQKV) ? "attention" : "ffn"
+                let readers = Set(p.steps.filter { $0.inputs.contains(s.output) }.map(\.kernel))
+                let attention: Set<Kernel> = [.attention, .attentionQKV, .rope]
+                role = (from.map { attention.contains($0) } ?? false) || !readers.isDisjoint(with: attention) ? "attention" : "ffn"
             }
         case .add: role = "norms"
         }

@@ -155,8 +155,8 @@ final class HarnessTests: XCTestCase {
 
     func testCodexProgram() {
         let p = planted[0]
-        let program = EvalProtocol.codex.program(for: p, solution: "    return a + b\n")
-        XCTAssertEqual(program, p.prompt + "    return a + b\n" + "\n\n" + p.test + "\n\ncheck(add)\n")
+        let program = EvalProtocol.codex.program(for: p, solution: "    return a + b\n", marker: "M1")
+        XCTAssertEqual(program, p.prompt + "    return a + b\n" + "\n\n" + p.test + "\n\ncheck(add)\nprint(\"M1\")\n")
         XCTAssertEqual(EvalProtocol.codex.solution(from: "```x```"), "```x```", "codex takes the completion as it is")
     }
 
@@ -166,12 +166,57 @@ final class HarnessTests: XCTestCase {
         XCTAssertEqual(solution, "from typing import List\n\ndef add(a, b):\n    return a + b\n")
         let p = EvalProblem(taskID: "t", prompt: "import math\nfrom typing import List\n\ndef add(a, b):\n    \"\"\"Sum.\"\"\"\n",
                             test: "def check(f):\n    assert f(1, 2) == 3\n", entryPoint: "add")
-        let program = EvalProtocol.chat.program(for: p, solution: solution)
-        XCTAssertTrue(program.hasPrefix("import math\nfrom typing import List\nfrom typing import List\n\ndef add(a, b):"), program)
+        let program = EvalProtocol.chat.program(for: p, solution: solution, marker: "M")
+        XCTAssertTrue(program.hasPrefix(p.prompt + "\nfrom typing import List\n\ndef add(a, b):"), "the prompt's helpers stay: \(program)")
         // A reply with only a body continues the prompt; an unclosed fence runs to the end.
         XCTAssertEqual(EvalProtocol.chat.solution(from: "```\n    return a + b\n"), "    return a + b\n")
-        XCTAssertTrue(EvalProtocol.chat.program(for: p, solution: "    return a + b\n").hasPrefix(p.prompt + "    return a + b\n"))
+        XCTAssertTrue(EvalProtocol.chat.program(for: p, solution: "    return a + b\n", marker: "M").hasPrefix(p.prompt + "    return a + b\n"))
         XCTAssertEqual(EvalProtocol.chat.solution(from: "no code at all"), "no code at all")
+    }
+
+    /// An answer that exits before the tests run is no pass: neither `sys.exit(0)` in the function nor a reply's own
+    /// `unittest.main()` (whose `if __name__` block the chat protocol drops, so the real tests run).
+    func testEarlyExitIsNotAPass() throws {
+        let p = planted[1]  // sub(a, b): the test expects 5 - 3 == 2
+        let exits = try score(p, completion: "    import sys\n    sys.exit(0)\n", protocol: .codex, sandbox: try sandbox())
+        XCTAssertEqual(exits.failure, .earlyExit, exits.detail)
+        let wrongWithMain = "```python\ndef sub(a, b):\n    return a + b\n\nif __name__ == \"__main__\":\n    import unittest\n    unittest.main()\n```"
+        XCTAssertEqual(try score(p, completion: wrongWithMain, protocol: .chat, sandbox: try sandbox()).failure, .assertion)
+        let rightWithMain = "```python\ndef sub(a, b):\n    return a - b\n\nif __name__ == '__main__':\n    import sys\n    sys.exit(0)\nprint('after')\n```"
+        let o = try score(p, completion: rightWithMain, protocol: .chat, sandbox: try sandbox())
+        XCTAssertTrue(o.passed, o.detail)
+    }
+
+    /// HumanEval/38-style: the tests call a helper the prompt defines; a chat reply that defines only the entry point passes.
+    func testChatKeepsThePromptsHelpers() throws {
+        let p = EvalProblem(taskID: "helper", prompt: "def encode(s):\n    return s[::-1]\n\n\ndef decode(s):\n    \"\"\"Inverse of encode.\"\"\"\n",
+                            test: "def check(f):\n    assert f(encode('abc')) == 'abc'\n", entryPoint: "decode")
+        let o = try score(p, completion: "```python\ndef decode(s):\n    return s[::-1]\n```", protocol: .chat, sandbox: try sandbox())
+        XCTAssertTrue(o.passed, o.detail)
+    }
+
+    /// A file of an older harness is refused, or re-scored from its recorded completions when asked.
+    func testRescoresAnOlderHarnessVersion() throws {
+        let path = dir + "/r.jsonl"
+        var old = header()
+        old.harness = nil  // version 1 files have no harness field
+        do {
+            var file = try ResultsFile(path: path, header: old, restart: false)
+            _ = try runHumanEval(Array(planted.prefix(2)), model: FakeModel(answers: plantedAnswers), sandbox: try sandbox(), results: &file)
+        }
+        XCTAssertThrowsError(try ResultsFile(path: path, header: header(), restart: false)) { e in
+            XCTAssertTrue(e.localizedDescription.contains("--rescore"), e.localizedDescription)
+        }
+        var seen: [String] = []
+        let file = try ResultsFile(path: path, header: header(), restart: false) { r in
+            seen.append(r.task_id)
+            return try rescored(r, problem: planted.first { $0.taskID == r.task_id }!, protocol: .codex, sandbox: try self.sandbox())
+        }
+        XCTAssertEqual(seen, ["Planted/pass", "Planted/fail"])
+        XCTAssertEqual(file.records.map(\.passed), [true, false])
+        XCTAssertEqual(try ResultsFile.read(path).header.harness, harnessVersion)
+        // Another model is never re-scored.
+        XCTAssertThrowsError(try ResultsFile(path: path, header: header(sha: "other"), restart: false) { $0 })
     }
 
     func testChatPromptWithSmolLM2sTemplate() throws {

@@ -83,6 +83,13 @@ final class SandboxTests: XCTestCase {
         XCTAssertFalse(o.passed)
     }
 
+    func testMarkerIsRequiredWhenGiven() throws {
+        XCTAssertTrue(try sandbox.run("print('m-1')\n", marker: "m-1").passed)
+        let early = try sandbox.run("import sys\nsys.exit(0)\nprint('m-1')\n", marker: "m-1")
+        XCTAssertEqual(early.failure, .earlyExit)
+        XCTAssertFalse(try sandbox.run("print('m-1')\nprint('later')\n", marker: "m-1").passed, "the marker must be the last line")
+    }
+
     func testMissingInterpreterIsATypedError() {
         XCTAssertThrowsError(try PythonSandbox(limits: sandbox.limits, python: "/nonexistent/python3")) { e in
             XCTAssertTrue(e is EvalError, "\(e)")
