@@ -35,6 +35,7 @@ dense=none
 vocab=vocab-prune
 vocab-mass=vocab-prune{select=mass}
 vocab-mass-997=vocab-prune{select=mass,mass=0.997,min-count=2}
+vocab-mass-999=vocab-prune{select=mass,mass=0.999,mass-samples=24,min-count=2}
 ffn-128=ffn-prune{drop=128}
 ffn-256=ffn-prune{drop=256}
 ffn-512=ffn-prune{drop=512}
