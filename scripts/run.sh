@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job on the default model, from a fresh machine: set up, build (release), compile a pruned execution
-# plan of Qwen2.5-Coder-0.5B-Instruct (the Flab-Pruner recipe: vocabulary, 3 layers, 256 FFN channels per block,
-# every pass KL-checked on calibration code; then lowering: fused kernels, folded norms, a memory plan), show the
-# plan, and generate code from it with Pare's runtime.
-#   PASSES='...'   another pruning pipeline ('none' for a dense plan)
+# plan of Qwen2.5-Coder-0.5B-Instruct (`pare compile`'s default recipe, chosen by HumanEval measurement in
+# docs/RESULTS.md: the vocabulary pruned to the tokens that carry the model's probability mass on code, checked on
+# held-out text; then lowering: fused kernels, folded norms, a memory plan), show the plan, and generate code from it
+# with Pare's runtime.
+#   PASSES='...'   another pruning pipeline ('none' for a dense plan; the paper's recipe:
+#                  'vocab-prune,layer-prune{count=3},ffn-prune{drop=256}', which keeps a fifth of dense pass@1)
 #   PROMPT='...'   MAX_TOKENS=N   what to generate
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,10 +17,9 @@ pare="$root/.build/release/pare"
 model="$cache/models/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf"
 mkdir -p "$root/out"
 plan="$root/out/qwen2.5-coder-0.5b-pruned.pare"
-recipe='vocab-prune,layer-prune{count=3},ffn-prune{drop=256}'  # the paper's recipe scaled to 24 layers
-passes="${PASSES:-}"
-if [ -z "$passes" ]; then passes="$recipe"; fi
-"$pare" compile "$model" --passes "$passes" -o "$plan"
+passes=()  # none given: pare compile's default recipe
+if [ -n "${PASSES:-}" ]; then passes=(--passes "$PASSES"); fi
+"$pare" compile "$model" "${passes[@]}" -o "$plan"
 "$pare" inspect "$plan" | sed -n '1,12p'
 "$pare" run "$plan" --max-tokens "${MAX_TOKENS:-64}" \
   --prompt "${PROMPT:-def is_prime(n: int) -> bool:

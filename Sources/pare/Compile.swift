@@ -15,7 +15,8 @@ struct Compile: ParsableCommand {
             Three phases, each reported on standard error:
               1. pruning: the --passes pipeline, every pass verified and KL-checked as in `pare opt` (on calibration \
             code; a pass that changes the tokenizer, on held-out text each model reads with its own tokenizer). The default depends on MODEL: for a checkpoint (GGUF file or Hugging Face directory) the \
-            paper's recipe, \(paperRecipe); for a .pir written by `pare opt` (already pruned) 'none', so it is \
+            default recipe, \(defaultRecipe) (chosen by HumanEval measurement, docs/RESULTS.md; the paper's recipe, \
+            \(paperRecipe), keeps about a fifth of dense pass@1); for a .pir written by `pare opt` (already pruned) 'none', so it is \
             lowered as it is and pruned again only when --passes asks. 'none' compiles a checkpoint's dense model;
               2. lowering: \(loweringPipeline) (fusion, norm folding and the memory plan; exact rewrites, \
             verified after each pass);
@@ -141,10 +142,10 @@ struct Compile: ParsableCommand {
     }
 }
 
-/// The pruning pipeline `pare compile` runs without --passes: the paper's recipe on a checkpoint, nothing on a
+/// The pruning pipeline `pare compile` runs without --passes: the default recipe on a checkpoint, nothing on a
 /// `.pir` (written by `pare opt`, so already pruned as its author chose).
 func defaultPasses(for model: String) throws -> String {
-    try detectFormat(model) == .pir ? "none" : paperRecipe
+    try detectFormat(model) == .pir ? "none" : defaultRecipe
 }
 
 /// `1.27 GB`, `45.0 MB`, `12.0 KB`.

@@ -324,8 +324,9 @@ final class IRPipelineTests: XCTestCase {
         let keys = Set(json?.first?.keys.map { $0 } ?? [])
         XCTAssertEqual(keys, ["index", "pass", "options", "changed", "rejected", "rejection", "seconds", "kl_seconds", "statistics",
                               "statistics_order", "parameters_before", "parameters_after", "parameters_rejected", "kl",
-                              "kl_budget", "decision"])
+                              "kl_budget", "decision", "held_out", "held_out_budget"])
         XCTAssertTrue(json?.first?["kl"] is NSNull)
+        XCTAssertTrue(json?.first?["held_out"] is NSNull)
         XCTAssertEqual(try JSONDecoder().decode([PassRecord].self, from: JSONEncoder().encode(r.records)), r.records)
     }
 }
