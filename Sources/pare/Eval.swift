@@ -23,7 +23,9 @@ struct EvalHumanEval: ParsableCommand {
             Each problem's prompt is given to the model, greedily, and the program built from the answer runs in \
             `python3 -I` in a fresh temporary directory with a wall-time limit (--timeout), an address-space limit \
             (--memory-mb), no environment of the caller's, and its own process group, killed when the time is up. \
-            A timeout, crash or exception is a failure, never a hang.
+            A timeout, crash or exception is a failure, never a hang. A program passes when it exits 0 after \
+            printing a random marker that follows check(entry_point): an answer that exits early (sys.exit, \
+            unittest.main) does not pass. Generation ends at an end-of-sequence, end-of-turn or other control token.
 
             Protocols (named in every result):
               codex  the raw prompt is completed; generation ends at the first of \
@@ -31,8 +33,8 @@ struct EvalHumanEval: ParsableCommand {
             (checked on the text as it streams), at an end token, or at --max-tokens; the program is prompt + \
             completion + the tests + check(entry_point). (Chen et al. 2021.)
               chat   the model's own chat template (ChatML: Qwen2, SmolLM2) wraps an instruction to complete the \
-            function; the first fenced code block of the reply is the solution; generation ends at the end-of-turn \
-            token.
+            function; the first fenced code block of the reply, without its `if __name__` blocks, follows the \
+            prompt (so the prompt's imports and helpers stay; a definition in the reply overrides the prompt's).
 
             MODEL is a plan directory (`pare compile`), or a checkpoint or .pir, which is first compiled with \
             --passes (default none: as it is) into the plan cache ($PARE_CACHE/plans, else ~/.cache/pare/plans) \
