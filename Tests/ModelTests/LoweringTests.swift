@@ -25,6 +25,16 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
 }
 
 /// The argmax of each row of a [rows, cols] tensor (lowest id on ties).
+/// The argmax of each `width`-wide row of a flat row-major buffer (lowest index on ties).
+func argmaxRows(_ flat: [Float], width: Int) -> [Int] {
+    (0..<flat.count / width).map { r in
+        let row = flat[(r * width)..<((r + 1) * width)]
+        var best = row.startIndex
+        for i in row.indices where row[i] > row[best] { best = i }
+        return best - row.startIndex
+    }
+}
+
 func argmaxRows(_ t: Tensor) -> [Int] {
     (0..<t.rows).map { r in
         let row = t.row(r)

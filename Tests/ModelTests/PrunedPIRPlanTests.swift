@@ -53,12 +53,7 @@ final class PrunedPIRPlanTests: XCTestCase {
         XCTAssertEqual(got.count, expected.data.count, label)
         let rel = relativeDifference(expected.data, got)
         let v = vocabulary.size
-        let top1 = (0..<ids.count).map { r -> Int in
-            let row = got[(r * v)..<((r + 1) * v)]
-            var best = row.startIndex
-            for i in row.indices where row[i] > row[best] { best = i }
-            return best - row.startIndex
-        }
+        let top1 = argmaxRows(got, width: v)
         XCTAssertEqual(top1, argmaxRows(expected), "\(label): top-1 differs")
         XCTAssertLessThan(rel, 1e-3, "\(label): logits differ by \(rel) of their scale")
         print(String(format: "plan vs .pir %@: %d positions x %d logits, max diff %.2e of scale (tolerance 1e-3) %@, top-1 %@",

@@ -57,12 +57,7 @@ final class RuntimeParityTests: XCTestCase {
         XCTAssertEqual(got.count, expected.data.count, label)
         let rel = relativeDifference(expected.data, got)
         let vocab = module.vocabulary.size
-        let top1 = (0..<ids.count).map { r -> Int in
-            let row = got[(r * vocab)..<((r + 1) * vocab)]
-            var best = row.startIndex
-            for i in row.indices where row[i] > row[best] { best = i }
-            return best - row.startIndex
-        }
+        let top1 = argmaxRows(got, width: vocab)
         XCTAssertEqual(top1, argmaxRows(expected), "\(label): top-1 differs")
         XCTAssertLessThan(rel, 1e-3, "\(label): logits differ by \(rel) of their scale")
 
