@@ -102,13 +102,7 @@ public func loadCalibration(path: String?, tokenizer: BPETokenizer, samples: Int
                             idMap: IndexList? = nil) throws -> Calibration {
     guard calibrationSamples.contains(samples) else { throw CalibrationError.badSamples(samples) }
     guard calibrationLength.contains(length) else { throw CalibrationError.badLength(length) }
-    let file = try path ?? PareData.path(defaultCalibrationFile)
-    let shown = path ?? "data/" + defaultCalibrationFile
-    guard FileManager.default.fileExists(atPath: file) else { throw CalibrationError.unreadable(path: shown, reason: "no such file") }
-    guard let data = FileManager.default.contents(atPath: file) else {
-        throw CalibrationError.unreadable(path: shown, reason: "permission denied or not a file")
-    }
-    guard let text = String(data: data, encoding: .utf8) else { throw CalibrationError.unreadable(path: shown, reason: "not UTF-8 text") }
+    let (shown, data, text) = try readDataText(path, default: defaultCalibrationFile)
 
     var ids = tokenizer.encode(text)
     guard ids.count >= samples * length else {
@@ -125,17 +119,24 @@ public func loadCalibration(path: String?, tokenizer: BPETokenizer, samples: Int
                        texts: texts)
 }
 
-/// Reads the held-out text at `path` (default: the shipped `data/heldout/mixed.txt`) and cuts `samples` disjoint
-/// pieces of about `bytes` bytes, evenly spaced and starting at line starts (`textPieces`). Deterministic.
-public func loadHeldOut(path: String?, samples: Int, bytes: Int) throws -> HeldOutText {
-    guard heldOutSamples.contains(samples), heldOutBytes.contains(bytes) else { throw CalibrationError.badHeldOut(samples: samples, bytes: bytes) }
-    let file = try path ?? PareData.path(defaultHeldOutFile)
-    let shown = path ?? "data/" + defaultHeldOutFile
+/// `path` (or the shipped data file `default`) as UTF-8: the name to show in messages, its bytes and its text.
+/// Throws `CalibrationError.unreadable` naming what is wrong.
+func readDataText(_ path: String?, default name: String) throws -> (shown: String, data: Data, text: String) {
+    let file = try path ?? PareData.path(name)
+    let shown = path ?? "data/" + name
     guard FileManager.default.fileExists(atPath: file) else { throw CalibrationError.unreadable(path: shown, reason: "no such file") }
     guard let data = FileManager.default.contents(atPath: file) else {
         throw CalibrationError.unreadable(path: shown, reason: "permission denied or not a file")
     }
     guard let text = String(data: data, encoding: .utf8) else { throw CalibrationError.unreadable(path: shown, reason: "not UTF-8 text") }
+    return (shown, data, text)
+}
+
+/// Reads the held-out text at `path` (default: the shipped `data/heldout/mixed.txt`) and cuts `samples` disjoint
+/// pieces of about `bytes` bytes, evenly spaced and starting at line starts (`textPieces`). Deterministic.
+public func loadHeldOut(path: String?, samples: Int, bytes: Int) throws -> HeldOutText {
+    guard heldOutSamples.contains(samples), heldOutBytes.contains(bytes) else { throw CalibrationError.badHeldOut(samples: samples, bytes: bytes) }
+    let (shown, data, text) = try readDataText(path, default: defaultHeldOutFile)
     guard let pieces = textPieces(text, samples: samples, bytes: bytes) else {
         throw CalibrationError.heldOutTooShort(path: shown, bytes: data.count, samples: samples, pieceBytes: bytes)
     }
