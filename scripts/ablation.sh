@@ -23,6 +23,8 @@
 #                       data), unless ALLOW_OTHER_MODEL=1.
 #   TABLE_ONLY=1        no model runs: only the table and the plots from the recorded data
 #   SKIP_SETUP=1        do not run scripts/setup.sh (the build still runs)
+#   PARE=FILE           measure with this pare binary instead of building .build/release/pare (e.g. a copy, so that
+#                       rebuilding the checkout during a long run does not change the binary under it)
 #
 # Example, a trial on the small model:
 #   SCRATCH=/tmp/ablation MODEL=.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf ROWS='dense vocab layer-1' \
@@ -94,8 +96,12 @@ table() {
 if [ "${TABLE_ONLY:-}" = 1 ]; then table; exit 0; fi
 
 if [ "${SKIP_SETUP:-}" != 1 ]; then scripts/setup.sh; fi
-swift build -c release >&2
-pare="$root/.build/release/pare"
+if [ -n "${PARE:-}" ]; then
+  pare="$PARE"; [ -x "$pare" ] || die "PARE=$pare is not an executable"
+else
+  swift build -c release >&2
+  pare="$root/.build/release/pare"
+fi
 [ -e "$model" ] || die "no model at $model"
 mkdir -p "$rows_dir" "$results/humaneval" "$out"
 run() { nice -n 10 env OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" "$pare" "$@"; }
