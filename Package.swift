@@ -29,6 +29,9 @@ let package = Package(
 
         // CRC-32C (Castagnoli) in C: SSE4.2 instructions when the CPU has them, a table otherwise. Plan checksums.
         .target(name: "CCRC32C", path: "Sources/CCRC32C"),
+        // Weight kernels in C: products on ggml block formats (AVX2/FMA/F16C when the CPU has them, portable C
+        // otherwise), activation quantisation, row dequantisation, and the thread pool products run on.
+        .target(name: "CKernels", path: "Sources/CKernels"),
         // protobuf-c (Debian libprotobuf-c-dev), for the C plan reader.
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
                        providers: [.apt(["libprotobuf-c-dev"])]),
@@ -77,6 +80,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizerTests", dependencies: ["PareTokenizer", "PareIR"], path: "Tests/TokenizerTests",
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "KernelTests", dependencies: ["CKernels", "PareCheckpoint"], path: "Tests/KernelTests"),
         .testTarget(name: "PlanTests", dependencies: ["ParePlan"], path: "Tests/PlanTests"),
         .testTarget(name: "RuntimeTests", dependencies: ["PareRuntime", "ParePlan", "PareTokenizer", "PareIR"], path: "Tests/RuntimeTests"),
         .testTarget(name: "EvalTests", dependencies: ["PareEval", "PareRuntime", "ParePlan", "PareTokenizer"], path: "Tests/EvalTests"),

@@ -1,0 +1,241 @@
+// The C weight kernels against independent definitions: row dequantisation against the checkpoint reader's Swift
+// dequantiser, products against float arithmetic on the dequantised values, every instruction-set level this
+// machine can run against the portable one, on random blocks and odd sizes, and the thread pool against one thread.
+import CKernels
+import PareCheckpoint
+import XCTest
+
+/// A small deterministic generator (SplitMix64), so a failure can be reproduced.
+private struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
+    /// Uniform in [-1, 1).
+    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+}
+
+/// The formats under test, with the byte offsets of their f16 scale fields in a block.
+private let formats: [(type: Int32, ggml: GGMLType, halves: [Int])] = [
+    (Int32(PK_Q4_0), .q4_0, [0]), (Int32(PK_Q4_1), .q4_1, [0, 2]), (Int32(PK_Q5_0), .q5_0, [0]),
+    (Int32(PK_Q5_1), .q5_1, [0, 2]), (Int32(PK_Q8_0), .q8_0, [0]), (Int32(PK_Q4_K), .q4_k, [0, 2]),
+    (Int32(PK_Q6_K), .q6_k, [208]),
+]
+
+final class KernelTests: XCTestCase {
+    /// Random blocks of `type` for `rows` rows of `n` elements: random bytes, with every f16 scale set to a small
+    /// finite value (random bytes there would make infinities).
+    private func randomMatrix(_ type: Int32, halves: [Int], rows: Int, n: Int, rng: inout SplitMix) -> [UInt8] {
+        let blockBytes = pk_block_bytes(type), blocks = rows * n / Int(pk_block_elems(type))
+        var bytes = (0..<(blocks * blockBytes)).map { _ in rng.byte() }
+        for b in 0..<blocks {
+            for h in halves {
+                let v = pk_float_to_half(rng.unit() * 0.05)
+                bytes[b * blockBytes + h] = UInt8(v & 0xff)
+                bytes[b * blockBytes + h + 1] = UInt8(v >> 8)
+            }
+        }
+        return bytes
+    }
+
+    private func dequantize(_ type: Int32, _ bytes: [UInt8], count: Int) -> [Float] {
+        var out = [Float](repeating: .nan, count: count)
+        let rowBytes = pk_row_bytes(type, Int64(count))
+        XCTAssertEqual(rowBytes, bytes.count)
+        bytes.withUnsafeBytes { b in out.withUnsafeMutableBufferPointer { pk_dequantize_row(type, b.baseAddress, $0.baseAddress, Int64(count)) } }
+        return out
+    }
+
+    /// Every level this machine runs, the portable one first.
+    private var levels: [Int32] {
+        pk_level_max() >= Int32(PK_LEVEL_AVX2) ? [Int32(PK_LEVEL_PORTABLE), Int32(PK_LEVEL_AVX2)] : [Int32(PK_LEVEL_PORTABLE)]
+    }
+
+    override func tearDown() {
+        _ = pk_set_level(pk_level_max())
+        super.tearDown()
+    }
+
+    func testHalfConversionRoundTripsEveryHalf() {
+        for h in 0...0xffff {
+            let bits = UInt16(h)
+            let f = pk_half_to_float(bits)
+            if f.isNaN { XCTAssertTrue(pk_float_to_half(f) & 0x7c00 == 0x7c00 && pk_float_to_half(f) & 0x3ff != 0); continue }
+            XCTAssertEqual(pk_float_to_half(f), bits, "half \(String(h, radix: 16))")
+        }
+    }
+
+    func testFloatToHalfRoundsAsSwiftFloat16() {
+        var rng = SplitMix(state: 7)
+        for _ in 0..<200_000 {
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0xc7ff_ffff) // magnitudes up to ~2^16
+            if f.isNaN { continue }
+            XCTAssertEqual(pk_float_to_half(f), Float16(f).bitPattern, "\(f)")
+        }
+    }
+
+    func testDequantizeMatchesTheCheckpointReader() throws {
+        var rng = SplitMix(state: 1)
+        for (type, ggml, halves) in formats {
+            for blocksPerRow in [1, 3, 7] {
+                let n = blocksPerRow * Int(pk_block_elems(type))
+                let bytes = randomMatrix(type, halves: halves, rows: 1, n: n, rng: &rng)
+                var expected = [Float](repeating: 0, count: n)
+                try bytes.withUnsafeBytes { b in try expected.withUnsafeMutableBufferPointer { try GGMLDequantizer.dequantize(ggml, b, into: $0) } }
+                XCTAssertEqual(dequantize(type, bytes, count: n), expected, "\(ggml.name), \(n) elements")
+            }
+        }
+    }
+
+    func testActivationQuantisationIsTheSameAtEveryLevel() {
+        var rng = SplitMix(state: 2)
+        for type in [Int32(PK_Q8_0), Int32(PK_Q4_K)] {
+            for n in type == Int32(PK_Q8_0) ? [32, 96, 896] : [256, 4864] {
+                let x = (0..<n).map { _ in rng.unit() * 3 }, gain = (0..<n).map { _ in rng.unit() }
+                var outputs: [[UInt8]] = []
+                for level in levels {
+                    _ = pk_set_level(level)
+                    var act = [UInt8](repeating: 0, count: pk_act_bytes(type, Int64(n)))
+                    act.withUnsafeMutableBytes { pk_quantize_act(type, x, gain, 0.7, Int64(n), $0.baseAddress) }
+                    outputs.append(act)
+                }
+                for o in outputs.dropFirst() { XCTAssertEqual(o, outputs[0], "type \(type), n \(n)") }
+            }
+        }
+    }
+
+    /// The activation's values as the kernels see them: d * q per element.
+    private func activationValues(_ type: Int32, _ act: [UInt8], n: Int) -> [Float] {
+        act.withUnsafeBytes { raw -> [Float] in
+            var out = [Float](repeating: 0, count: n)
+            if pk_block_elems(type) == 256 {
+                for b in 0..<(n / 256) {
+                    let base = b * 292, d = raw.load(fromByteOffset: base, as: Float.self)
+                    for j in 0..<256 { out[b * 256 + j] = d * Float(raw.load(fromByteOffset: base + 36 + j, as: Int8.self)) }
+                }
+            } else {
+                for b in 0..<(n / 32) {
+                    let base = b * 40, d = raw.load(fromByteOffset: base, as: Float.self)
+                    for j in 0..<32 { out[b * 32 + j] = d * Float(raw.load(fromByteOffset: base + 8 + j, as: Int8.self)) }
+                }
+            }
+            return out
+        }
+    }
+
+    func testProductsMatchFloatArithmeticAtEveryLevel() {
+        var rng = SplitMix(state: 3)
+        for (type, ggml, halves) in formats {
+            let block = Int(pk_block_elems(type))
+            for (rows, blocksPerRow, m) in [(1, 1, 1), (37, 3, 1), (5, block == 32 ? 28 : 19, 3)] {
+                let n = blocksPerRow * block
+                let w = randomMatrix(type, halves: halves, rows: rows, n: n, rng: &rng)
+                let rowBytes = pk_row_bytes(type, Int64(n))
+                let actBytes = pk_act_bytes(type, Int64(n))
+                let xs = (0..<(m * n)).map { _ in rng.unit() }
+                var act = [UInt8](repeating: 0, count: m * actBytes)
+                act.withUnsafeMutableBytes { a in
+                    for i in 0..<m { pk_quantize_act(type, Array(xs[(i * n)..<((i + 1) * n)]), nil, 1, Int64(n), a.baseAddress! + i * actBytes) }
+                }
+                // The reference: dequantised weights times dequantised activations, in double.
+                var reference = [Double](repeating: 0, count: m * rows), magnitude = reference
+                for i in 0..<m {
+                    let a = activationValues(type, Array(act[(i * actBytes)..<((i + 1) * actBytes)]), n: n)
+                    for r in 0..<rows {
+                        let wr = dequantize(type, Array(w[(r * rowBytes)..<((r + 1) * rowBytes)]), count: n)
+                        for k in 0..<n {
+                            reference[i * rows + r] += Double(wr[k]) * Double(a[k])
+                            magnitude[i * rows + r] += abs(Double(wr[k]) * Double(a[k]))
+                        }
+                    }
+                }
+                for level in levels {
+                    _ = pk_set_level(level)
+                    var y = [Float](repeating: .nan, count: m * rows)
+                    w.withUnsafeBytes { wb in act.withUnsafeBytes { ab in y.withUnsafeMutableBufferPointer { yb in
+                        pk_matmul_rows(type, wb.baseAddress, Int64(n), 0, Int64(rows), ab.baseAddress, actBytes, Int64(m), yb.baseAddress, Int64(rows))
+                    } } }
+                    for j in 0..<(m * rows) {
+                        XCTAssertEqual(Double(y[j]), reference[j], accuracy: 1e-5 * magnitude[j] + 1e-6,
+                                       "\(ggml.name) level \(level) rows \(rows) n \(n) m \(m) element \(j)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testQuantisedProductIsCloseToTheFloatProduct() {
+        // The cost of quantising the activation to 8 bits: small against the product's own size.
+        var rng = SplitMix(state: 4)
+        for (type, ggml, halves) in formats {
+            let n = 4 * Int(pk_block_elems(type))
+            let w = randomMatrix(type, halves: halves, rows: 1, n: n, rng: &rng)
+            let wf = dequantize(type, w, count: n)
+            let x = (0..<n).map { _ in rng.unit() }
+            var act = [UInt8](repeating: 0, count: pk_act_bytes(type, Int64(n)))
+            act.withUnsafeMutableBytes { pk_quantize_act(type, x, nil, 1, Int64(n), $0.baseAddress) }
+            var y: Float = .nan
+            w.withUnsafeBytes { wb in act.withUnsafeBytes { ab in pk_matmul_rows(type, wb.baseAddress, Int64(n), 0, 1, ab.baseAddress, 0, 1, &y, 1) } }
+            let exact = zip(wf, x).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let norm = sqrt(wf.reduce(0.0) { $0 + Double($1 * $1) } * x.reduce(0.0) { $0 + Double($1 * $1) })
+            XCTAssertEqual(Double(y), exact, accuracy: 0.01 * norm, ggml.name)
+        }
+    }
+
+    func testFloatRowsAndHalfRows() {
+        var rng = SplitMix(state: 5)
+        for n in [1, 7, 8, 33, 896] {
+            let wf = (0..<n).map { _ in rng.unit() }, x = (0..<n).map { _ in rng.unit() }
+            let halves = wf.map { pk_float_to_half($0) }
+            let exactHalf = zip(halves, x).reduce(0.0) { $0 + Double(pk_half_to_float($1.0)) * Double($1.1) }
+            for level in levels {
+                _ = pk_set_level(level)
+                var act = [Float](repeating: 0, count: n)
+                act.withUnsafeMutableBytes { pk_quantize_act(Int32(PK_F16), x, nil, 1, Int64(n), $0.baseAddress) }
+                XCTAssertEqual(act, x)
+                var y: Float = .nan
+                halves.withUnsafeBytes { wb in pk_matmul_rows(Int32(PK_F16), wb.baseAddress, Int64(n), 0, 1, act, 0, 1, &y, 1) }
+                XCTAssertEqual(Double(y), exactHalf, accuracy: 1e-5 * Double(n), "f16 n \(n) level \(level)")
+                var back = [Float](repeating: 0, count: n)
+                halves.withUnsafeBytes { pk_dequantize_row(Int32(PK_F16), $0.baseAddress, &back, Int64(n)) }
+                XCTAssertEqual(back, halves.map { pk_half_to_float($0) })
+            }
+        }
+    }
+
+    func testThreadPoolGivesTheSingleThreadResult() {
+        var rng = SplitMix(state: 6)
+        let type = Int32(PK_Q5_0), n = 896, rows = 1153, m = 3
+        let w = randomMatrix(type, halves: [0], rows: rows, n: n, rng: &rng)
+        let actBytes = pk_act_bytes(type, Int64(n))
+        var act = [UInt8](repeating: 0, count: m * actBytes)
+        let xs = (0..<(m * n)).map { _ in rng.unit() }
+        act.withUnsafeMutableBytes { a in
+            for i in 0..<m { pk_quantize_act(type, Array(xs[(i * n)..<((i + 1) * n)]), nil, 1, Int64(n), a.baseAddress! + i * actBytes) }
+        }
+        var one = [Float](repeating: .nan, count: m * rows), pooled = one
+        w.withUnsafeBytes { wb in act.withUnsafeBytes { ab in
+            pk_matmul_rows(type, wb.baseAddress, Int64(n), 0, Int64(rows), ab.baseAddress, actBytes, Int64(m), &one, Int64(rows))
+            for _ in 0..<50 { // many products: a lost wake-up or a race would show as a hang or a NaN
+                pooled = [Float](repeating: .nan, count: m * rows)
+                pk_matmul(type, wb.baseAddress, Int64(n), Int64(rows), ab.baseAddress, actBytes, Int64(m), &pooled, Int64(rows))
+                XCTAssertEqual(pooled, one)
+            }
+        } }
+        XCTAssertGreaterThanOrEqual(pk_threads(), 1)
+    }
+
+    func testSizesRejectPartialBlocks() {
+        XCTAssertEqual(pk_row_bytes(Int32(PK_Q4_K), 896), 0)
+        XCTAssertEqual(pk_row_bytes(Int32(PK_Q5_0), 896), 28 * 22)
+        XCTAssertEqual(pk_row_bytes(Int32(PK_Q6_K), 4864), 19 * 210)
+        XCTAssertEqual(pk_row_bytes(Int32(PK_F16), 7), 14)
+        XCTAssertEqual(pk_supported(13), 0) // Q5_K: not (yet) a kernel format
+        XCTAssertEqual(pk_row_bytes(13, 256), 0)
+    }
+}
