@@ -58,10 +58,10 @@ let package = Package(
         // A C reader of plan.pb on libprotobuf-c: proves the format is language-neutral.
         .executableTarget(name: "pare-plan-dump", dependencies: ["CProtobufC", "CCRC32C"], path: "Sources/PlanReaderC"),
         // Lowering: a lowered IR module plus its weights -> an execution plan and its weight blob.
-        .target(name: "PareLowering", dependencies: ["PareIR", "PareInterpreter", "ParePlan"],
+        .target(name: "PareLowering", dependencies: ["PareIR", "PareInterpreter", "ParePlan", "PareCheckpoint"],
                 path: "Sources/Lowering", swiftSettings: release),
         // The runtime: loads a plan, runs prefill (sgemm) and decode (sgemv) with a KV cache, samples, streams.
-        .target(name: "PareRuntime", dependencies: ["ParePlan", "PareTokenizer", "PareIR", "CBLAS"],
+        .target(name: "PareRuntime", dependencies: ["ParePlan", "PareTokenizer", "PareIR", "CBLAS", "CKernels"],
                 path: "Sources/Runtime", swiftSettings: release),
         // Running untrusted generated programs: fork/exec with resource limits, a deadline and its own process group.
         .target(name: "CSandbox", path: "Sources/CSandbox"),
@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "EvalTests", dependencies: ["PareEval", "PareRuntime", "ParePlan", "PareTokenizer"], path: "Tests/EvalTests"),
         .testTarget(name: "ModelTests",
                     dependencies: ["PareFrontend", "PareIR", "ParePasses", "PareInterpreter", "PareTokenizer", "PareCheckpoint",
-                                   "PareLowering", "ParePlan", "PareRuntime"],
+                                   "PareLowering", "ParePlan", "PareRuntime", "CKernels"],
                     path: "Tests/ModelTests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]

@@ -19,9 +19,12 @@ public struct LoweringOptions: Sendable {
     public var lowering: String
     /// Written into the plan's provenance.
     public var pareVersion: String
+    /// How matrices are stored (`source` needs a `RawTensorSource`).
+    public var weights: WeightFormat
 
-    /// Options for `lowerToPlan`; 128 rows per chunk by default.
-    public init(maxRows: Int = 128, pipeline: String, lowering: String, pareVersion: String) {
+    /// Options for `lowerToPlan`; 128 rows per chunk and f32 weights by default.
+    public init(maxRows: Int = 128, pipeline: String, lowering: String, pareVersion: String, weights: WeightFormat = .f32) {
+        self.weights = weights
         self.maxRows = maxRows
         self.pipeline = pipeline
         self.lowering = lowering
@@ -30,19 +33,22 @@ public struct LoweringOptions: Sendable {
 }
 
 /// A plan whose weight table lists names, dtypes and shapes; `PlanDirectory.write` assigns offsets, lengths and
-/// checksums while it pulls each tensor's floats from `data`.
+/// checksums while it pulls each tensor's contents from `data`.
 public struct LoweredPlan {
     /// The plan, with tensor offsets, lengths and checksums still zero.
     public var plan: ExecutionPlan
-    /// Tensor i's floats, row-major, `plan.tensors[i].count` of them.
-    public var data: (Int) throws -> [Float]
+    /// Tensor i's contents: floats (f32 tensors, `plan.tensors[i].count` of them) or bytes in its dtype.
+    public var data: (Int) throws -> PlanDirectory.TensorData
     /// The module's parameters behind each tensor, for reports.
     public var parameters: [String]
+    /// Matrices written as float32 under `--weights source`, with the reason (a view that cuts inside rows, a
+    /// source without blocks Pare's kernels read); empty otherwise.
+    public var f32Fallbacks: [(parameter: String, reason: String)] = []
 }
 
 /// Lowers `m` (which must have been through the lowering pipeline) to an execution plan reading weights from
 /// `store`.
-public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOptions) throws -> LoweredPlan {
+public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOptions, raw: RawTensorSource? = nil) throws -> LoweredPlan {
     guard options.maxRows >= 1 && options.maxRows <= 65536 else {
         throw LoweringError.badOption("max rows must be in 1...65536, got \(options.maxRows)")
     }
@@ -50,17 +56,50 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
     guard diagnostics.isEmpty else { throw LoweringError.invalidModule(diagnostics.map(\.description).joined(separator: "\n")) }
     guard let bpe = m.vocabulary.bpe else { throw LoweringError.noTokenizer(model: m.name) }
 
-    // Tensors: every parameter an op reads, in first-use order.
+    if options.weights == .source && raw == nil {
+        throw LoweringError.badOption("--weights source needs a GGUF checkpoint (its blocks are copied); this source has none: use --weights f32")
+    }
+    let byName = Dictionary(m.parameters.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    let sourceRows = raw.map { SourceRows(raw: $0, parameters: byName) }
+
+    // Tensors: every parameter an op reads, in first-use order; a source-blocks matrix as one tensor per part.
+    enum Contents { case parameter(Parameter), blocks(RawMatrix.Part) }
     var tensorIndex: [String: Int] = [:]
     var tensors: [TensorEntry] = []
-    var params: [Parameter] = []
-    for op in m.function.ops {
-        for name in op.paramOperands where tensorIndex[name] == nil {
-            guard let p = m.parameter(name) else { throw LoweringError.invalidModule("@\(name) is not declared") }
-            tensorIndex[name] = tensors.count
-            tensors.append(TensorEntry(name: name, dtype: .f32, shape: p.shape, offset: 0, length: 0, checksum: 0))
-            params.append(p)
+    var contents: [Contents] = []
+    var tensorParameters: [String] = []
+    var fallbacks: [(parameter: String, reason: String)] = []
+    func floatTensor(_ name: String) throws -> Int {
+        if let i = tensorIndex[name] { return i }
+        guard let p = m.parameter(name) else { throw LoweringError.invalidModule("@\(name) is not declared") }
+        tensorIndex[name] = tensors.count
+        tensors.append(TensorEntry(name: name, dtype: .f32, shape: p.shape, offset: 0, length: 0, checksum: 0))
+        contents.append(.parameter(p))
+        tensorParameters.append(name)
+        return tensors.count - 1
+    }
+    /// The tensors of `name` in its source blocks (and its gain's name), or nil: then it is f32.
+    func blockTensors(_ name: String) throws -> (parts: [Int], gain: String?)? {
+        guard let rows = sourceRows, let p = m.parameter(name) else { return nil }
+        guard let rm = rows.matrix(p) else {
+            let why = p.views.contains(where: { if case .cols = $0 { return true } else { return false } })
+                ? "a column selection cuts inside its blocks" : "its source (\(p.source.encoding)) has no blocks Pare's kernels read whole"
+            fallbacks.append((name, why))
+            return nil
         }
+        var parts: [Int] = []
+        for (j, part) in rm.parts.enumerated() {
+            // Keyed by content: a tied LM head reads the embedding's very rows (its gain kept apart), one tensor.
+            let content = "#" + part.contentKey
+            if let i = tensorIndex[content] { parts.append(i); continue }
+            let key = rm.parts.count == 1 ? name : "\(name).part\(j)"
+            tensorIndex[content] = tensors.count
+            tensors.append(TensorEntry(name: key, dtype: part.dtype, shape: [part.rows.count, p.shape[1]], offset: 0, length: 0, checksum: 0))
+            contents.append(.blocks(part))
+            tensorParameters.append(name)
+            parts.append(tensors.count - 1)
+        }
+        return (parts, rm.gain)
     }
 
     // Buffers: one per op result.
@@ -84,10 +123,29 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
         guard let kernel = Kernel(rawValue: op.kind.rawValue) else {
             throw LoweringError.invalidModule("op %\(i) (\(op.kind.rawValue)) has no runtime kernel")
         }
+        var weights: [Int] = []
+        var matrixParts = 0, normGain = false
+        let params = op.paramOperands
+        let isMatrix = op.kind == .linear || op.kind == .qkvRope || op.kind == .swiglu
+        if options.weights == .source, isMatrix || op.kind == .embed, let first = params.first, let b = try blockTensors(first),
+           isMatrix || b.gain == nil && b.parts.count == 1 {
+            weights = b.parts
+            matrixParts = b.parts.count > 1 ? b.parts.count : 0
+            for name in params.dropFirst() { weights.append(try floatTensor(name)) }
+            if let g = b.gain {
+                guard op.attributes["eps"] != nil else { throw LoweringError.invalidModule("op %\(i): a norm gain without eps") }
+                weights.append(try floatTensor(g))
+                normGain = true
+            }
+        } else {
+            weights = try params.map(floatTensor)
+        }
         var s = Step(kernel: kernel, block: op.block,
                      inputs: op.valueOperands.compactMap { bufferIndex[$0] },
-                     weights: op.paramOperands.compactMap { tensorIndex[$0] },
+                     weights: weights,
                      output: bufferIndex[op.result]!)
+        s.matrixParts = matrixParts
+        s.normGain = normGain
         s.eps = op.double("eps").map(Float.init)
         s.heads = op.int("heads") ?? 0
         s.kvHeads = op.int("kv_heads") ?? 0
@@ -103,7 +161,7 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
     kv.sort { $0.slot < $1.slot }
     guard let output = bufferIndex[m.function.result] else { throw LoweringError.invalidModule("the returned value is an argument") }
 
-    let hidden = m.blocks.first?.hidden ?? (params.first?.shape.last ?? 0)
+    let hidden = m.blocks.first?.hidden ?? (tensors.first?.shape.last ?? 0)
     guard let context = m[meta: "context_length"]?.intValue, context > 0 else {
         throw LoweringError.noContextLength(model: m.name)
     }
@@ -116,14 +174,17 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
     let plan = ExecutionPlan(provenance: provenance(m, options), tokenizer: tokenizer, model: model, tensors: tensors,
                              buffers: buffers, arena: ArenaLayout(rowFloats: arenaRow, noReuseRowFloats: noReuse),
                              kvLayers: kv, steps: steps, output: output, weights: WeightBlob(file: "weights.bin", length: 0, sha256: ""))
-    let byName = Dictionary(m.parameters.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-    let data: (Int) throws -> [Float] = { i in
-        let p = params[i]
-        let t = try store.tensor(for: p, resolve: { byName[$0] })
-        guard t.shape == p.shape else { throw LoweringError.weightShape(name: p.name, expected: p.shape, found: t.shape) }
-        return t.data
+    let data: (Int) throws -> PlanDirectory.TensorData = { i in
+        switch contents[i] {
+        case .parameter(let p):
+            let t = try store.tensor(for: p, resolve: { byName[$0] })
+            guard t.shape == p.shape else { throw LoweringError.weightShape(name: p.name, expected: p.shape, found: t.shape) }
+            return .floats(t.data)
+        case .blocks(let part):
+            return .bytes(sourceRows!.bytes(part))
+        }
     }
-    return LoweredPlan(plan: plan, data: data, parameters: params.map(\.name))
+    return LoweredPlan(plan: plan, data: data, parameters: tensorParameters, f32Fallbacks: fallbacks)
 }
 
 /// The plan's provenance from the module's metadata: source, pipeline, seeds, the KL of each pruning decision.

@@ -4,7 +4,10 @@
 // `plan.proto` (package pare.plan.v1); the runtime only ever sees an `ExecutionPlan` that passed `validate()`.
 
 /// The plan format version this build writes and reads. A plan with another version is rejected.
-public let planFormatVersion = 1
+public let planFormatVersion = 2
+
+/// Format versions this build reads: version 1 plans are version 2 plans with f32 weights and one-part matrices.
+public let readableFormatVersions = 1...planFormatVersion
 
 /// A static execution plan: provenance, tokenizer, weights table, memory plan, KV-cache layout and ordered steps.
 public struct ExecutionPlan: Sendable, Equatable {
@@ -188,11 +191,72 @@ public struct ModelShape: Sendable, Equatable {
     }
 }
 
-/// Element types of weight tensors.
+/// Element types of weight tensors: float32, half, and ggml's block formats bit for bit (plan.proto's `DataType`).
 public enum PlanDType: String, Sendable, Equatable, CaseIterable {
-    case f32
-    /// Bytes per element.
-    public var size: Int { 4 }
+    case f32, f16, q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q6_k
+
+    /// Elements per block (1 for f32 and f16).
+    public var blockElements: Int {
+        switch self {
+        case .f32, .f16: return 1
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 32
+        case .q4_k, .q6_k: return 256
+        }
+    }
+
+    /// Bytes per block.
+    public var blockBytes: Int {
+        switch self {
+        case .f32: return 4
+        case .f16: return 2
+        case .q4_0: return 18
+        case .q4_1: return 20
+        case .q5_0: return 22
+        case .q5_1: return 24
+        case .q8_0: return 34
+        case .q4_k: return 144
+        case .q6_k: return 210
+        }
+    }
+
+    /// ggml's (and GGUF's) number for the type, which the C kernels use too.
+    public var ggmlType: Int32 {
+        switch self {
+        case .f32: return 0
+        case .f16: return 1
+        case .q4_0: return 2
+        case .q4_1: return 3
+        case .q5_0: return 6
+        case .q5_1: return 7
+        case .q8_0: return 8
+        case .q4_k: return 12
+        case .q6_k: return 14
+        }
+    }
+
+    /// The type with ggml's number `code`, if plans can hold it.
+    public init?(ggmlType code: Int) {
+        guard let t = PlanDType.allCases.first(where: { Int($0.ggmlType) == code }) else { return nil }
+        self = t
+    }
+
+    /// True for the 8-bit-or-less block formats (not f32 or f16).
+    public var isBlockQuantized: Bool { blockElements > 1 }
+
+    /// Bytes of a tensor of `shape` (the last dimension in whole blocks), or nil when the last dimension is not a
+    /// multiple of the block or the size overflows.
+    public func byteCount(shape: [Int]) -> Int? {
+        guard let last = shape.last, last > 0, last % blockElements == 0 else { return nil }
+        var rows = 1
+        for d in shape.dropLast() {
+            let (p, o) = rows.multipliedReportingOverflow(by: d)
+            guard !o, d > 0 else { return nil }
+            rows = p
+        }
+        let (row, o1) = (last / blockElements).multipliedReportingOverflow(by: blockBytes)
+        let (total, o2) = rows.multipliedReportingOverflow(by: row)
+        return o1 || o2 ? nil : total
+    }
 }
 
 /// One weight tensor in the blob: row-major, `offset` a multiple of 64.
@@ -204,7 +268,7 @@ public struct TensorEntry: Sendable, Equatable {
     public var shape: [Int]
     /// Byte offset in the blob; a multiple of 64.
     public var offset: Int
-    /// Byte length: product(shape) * dtype.size.
+    /// Byte length: `dtype.byteCount(shape:)`.
     public var length: Int
     /// CRC-32C (Castagnoli) of the tensor's bytes.
     public var checksum: UInt32
@@ -327,9 +391,16 @@ public struct Step: Sendable, Equatable {
     public var theta: Double
     public var kvSlot: Int
     public var ffn: Int
+    /// Matrix kernels: how many leading weights are row-stacked parts of the matrix (0 is read as 1).
+    public var matrixParts: Int
+    /// Matrix kernels with `eps`: the last weight is the norm's weight, applied to the activation.
+    public var normGain: Bool
 
     public init(kernel: Kernel, block: Int? = nil, inputs: [Int], weights: [Int] = [], output: Int, eps: Float? = nil,
-                heads: Int = 0, kvHeads: Int = 0, headDim: Int = 0, theta: Double = 0, kvSlot: Int = 0, ffn: Int = 0) {
+                heads: Int = 0, kvHeads: Int = 0, headDim: Int = 0, theta: Double = 0, kvSlot: Int = 0, ffn: Int = 0,
+                matrixParts: Int = 0, normGain: Bool = false) {
+        self.matrixParts = matrixParts
+        self.normGain = normGain
         self.kernel = kernel
         self.block = block
         self.inputs = inputs
@@ -358,5 +429,18 @@ public struct WeightBlob: Sendable, Equatable {
         self.file = file
         self.length = length
         self.sha256 = sha256
+    }
+}
+
+extension Step {
+    /// The matrix's parts (1 when `matrixParts` is 0).
+    public var partCount: Int { max(matrixParts, 1) }
+    /// The indices into `weights` of the matrix parts, the bias and the norm gain (matrix kernels). The bias is
+    /// whatever single weight lies between the parts and the gain.
+    public var matrixRoles: (parts: Range<Int>, bias: Int?, gain: Int?) {
+        let parts = 0..<min(partCount, weights.count)
+        let gain = normGain && weights.count > parts.upperBound ? weights.count - 1 : nil
+        let rest = (gain ?? weights.count) - parts.upperBound
+        return (parts, rest >= 1 ? parts.upperBound : nil, gain)
     }
 }

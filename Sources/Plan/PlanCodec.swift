@@ -32,7 +32,7 @@ public func encodePlan(_ plan: ExecutionPlan) throws -> Data {
     m.tensors = plan.tensors.map { t in
         .with {
             $0.name = t.name
-            $0.dtype = .f32
+            $0.dtype = dataTypes.first { $0.0 == t.dtype }!.1
             $0.shape = t.shape.map(Int64.init)
             $0.offset = Int64(t.offset)
             $0.length = Int64(t.length)
@@ -99,7 +99,7 @@ public func decodePlan(_ data: Data, path: String = "plan.pb") throws -> Executi
             throw PlanError.corrupt(path: path, detail: "CRC-32C of its contents is \(hex8(computed)), the file records \(hex8(trailer))")
         }
     }
-    guard Int(m.formatVersion) == planFormatVersion else {
+    guard readableFormatVersions.contains(Int(m.formatVersion)) else {
         throw PlanError.unsupportedFormatVersion(path: path, found: Int(m.formatVersion))
     }
     guard hasTrailer else { throw PlanError.truncated(path: path, detail: "it ends before its checksum field") }
@@ -111,8 +111,10 @@ public func decodePlan(_ data: Data, path: String = "plan.pb") throws -> Executi
     var tensors: [TensorEntry] = []
     tensors.reserveCapacity(m.tensors.count)
     for t in m.tensors {
-        guard t.dtype == .f32 else { throw PlanError.unknownDType(path: path, tensor: t.name, value: t.dtype.rawValue) }
-        tensors.append(TensorEntry(name: t.name, dtype: .f32, shape: t.shape.map { Int($0) }, offset: Int(t.offset),
+        guard let dtype = dataTypes.first(where: { $0.1 == t.dtype })?.0, m.formatVersion >= 2 || dtype == .f32 else {
+            throw PlanError.unknownDType(path: path, tensor: t.name, value: t.dtype.rawValue)
+        }
+        tensors.append(TensorEntry(name: t.name, dtype: dtype, shape: t.shape.map { Int($0) }, offset: Int(t.offset),
                                    length: Int(t.length), checksum: t.checksum))
     }
     var steps: [Step] = []
@@ -133,6 +135,12 @@ public func decodePlan(_ data: Data, path: String = "plan.pb") throws -> Executi
         output: Int(m.output),
         weights: WeightBlob(file: w.file, length: Int(w.length), sha256: w.sha256))
 }
+
+/// Plan dtypes and their protobuf values.
+private let dataTypes: [(PlanDType, Pare_Plan_V1_DataType)] = [
+    (.f32, .f32), (.f16, .f16), (.q4_0, .q40), (.q4_1, .q41), (.q5_0, .q50), (.q5_1, .q51), (.q8_0, .q80), (.q4_k, .q4K),
+    (.q6_k, .q6K),
+]
 
 // MARK: Provenance
 
@@ -272,6 +280,9 @@ private func encodeStep(_ s: Step) throws -> Pare_Plan_V1_Step {
     m.theta = s.theta
     m.kvSlot = Int64(s.kvSlot)
     m.ffn = Int64(s.ffn)
+    guard let parts = Int32(exactly: s.matrixParts) else { throw PlanError.valueOutOfRange(field: "step.matrix_parts", value: s.matrixParts) }
+    m.matrixParts = parts
+    m.normGain = s.normGain
     return m
 }
 
@@ -285,5 +296,5 @@ private func decodeStep(_ m: Pare_Plan_V1_Step, index: Int, path: String) throws
     if case .eps(let e)? = m.optionalEps { eps = e }
     return Step(kernel: k, block: block, inputs: m.inputs.map { Int($0) }, weights: m.weights.map { Int($0) },
                 output: Int(m.output), eps: eps, heads: Int(m.heads), kvHeads: Int(m.kvHeads), headDim: Int(m.headDim),
-                theta: m.theta, kvSlot: Int(m.kvSlot), ffn: Int(m.ffn))
+                theta: m.theta, kvSlot: Int(m.kvSlot), ffn: Int(m.ffn), matrixParts: Int(m.matrixParts), normGain: m.normGain)
 }

@@ -30,13 +30,25 @@ public enum PlanDirectory {
     /// called once per tensor in order, so the whole blob need not be in memory. Returns the plan as written.
     /// The plan is validated before any byte is written; the same inputs always give the same bytes.
     public static func write(_ plan: ExecutionPlan, to path: String, data: (Int) throws -> [Float]) throws -> ExecutionPlan {
+        try write(plan, to: path, tensorData: { .floats(try data($0)) })
+    }
+
+    /// A tensor's contents for `write`: float32 values (an f32 tensor) or its bytes in its own dtype.
+    public enum TensorData {
+        case floats([Float])
+        case bytes([UInt8])
+    }
+
+    /// As `write(_:to:data:)`, with each tensor's contents as floats (f32 tensors) or as bytes in its dtype
+    /// (`length` of them).
+    public static func write(_ plan: ExecutionPlan, to path: String, tensorData data: (Int) throws -> TensorData) throws -> ExecutionPlan {
         var plan = plan
         var end = 0
         for i in plan.tensors.indices {
             let t = plan.tensors[i]
             guard !t.shape.isEmpty, t.shape.allSatisfy({ $0 > 0 }),
-                  let count = t.shape.reduce(Optional(1), { p, d in p.flatMap { safeMultiply($0, d) } }),
-                  let bytes = safeMultiply(count, t.dtype.size), end <= Int.max - 64 - bytes else {
+                  t.shape.reduce(Optional(1), { p, d in p.flatMap { safeMultiply($0, d) } }) != nil,
+                  let bytes = t.dtype.byteCount(shape: t.shape), end <= Int.max - 64 - bytes else {
                 throw PlanError.tensorShape(tensor: t.name, shape: t.shape)
             }
             plan.tensors[i].offset = alignUp(end)
@@ -65,17 +77,26 @@ public enum PlanDirectory {
         let blob = try OutputFile(path: blobPath)
         for i in plan.tensors.indices {
             let t = plan.tensors[i]
-            var floats = try data(i)
-            guard floats.count == t.length / 4 else { throw PlanError.tensorData(tensor: t.name, expected: t.length / 4, found: floats.count) }
-            #if _endian(big)
-            floats = floats.map { Float(bitPattern: $0.bitPattern.littleEndian) }
-            #endif
             try blob.appendZeros(t.offset - blob.written)
-            plan.tensors[i].checksum = try floats.withUnsafeBytes { bytes in
-                try blob.append(bytes)
-                return pare_crc32c(0, bytes.baseAddress, bytes.count)
+            switch try data(i) {
+            case .floats(var floats):
+                guard t.dtype == .f32, floats.count == t.length / 4 else {
+                    throw PlanError.tensorData(tensor: t.name, expected: t.length / t.dtype.blockBytes * t.dtype.blockElements, found: floats.count)
+                }
+                #if _endian(big)
+                floats = floats.map { Float(bitPattern: $0.bitPattern.littleEndian) }
+                #endif
+                plan.tensors[i].checksum = try floats.withUnsafeBytes { bytes in
+                    try blob.append(bytes)
+                    return pare_crc32c(0, bytes.baseAddress, bytes.count)
+                }
+            case .bytes(let bytes):
+                guard bytes.count == t.length else { throw PlanError.tensorData(tensor: t.name, expected: t.length, found: bytes.count) }
+                plan.tensors[i].checksum = try bytes.withUnsafeBytes { b in
+                    try blob.append(b)
+                    return pare_crc32c(0, b.baseAddress, b.count)
+                }
             }
-            floats = []
         }
         try blob.finish()
         plan.weights.sha256 = try MappedBlob(path: blobPath).withBytes(sha256Hex)
@@ -195,7 +216,13 @@ public final class LoadedPlan: @unchecked Sendable {
         self.loadSeconds = loadSeconds
     }
 
-    /// Tensor `i`'s floats (`plan.tensors[i].count` of them, row-major), in place in the mapping.
+    /// Tensor `i`'s bytes in its dtype, in place in the mapping.
+    public func tensorBytes(_ i: Int) -> UnsafeRawBufferPointer {
+        let t = plan.tensors[i]
+        return UnsafeRawBufferPointer(start: UnsafeRawPointer(blob.base.advanced(by: t.offset)), count: t.length)
+    }
+
+    /// Tensor `i`'s floats (`plan.tensors[i].count` of them, row-major), in place in the mapping. f32 tensors only.
     public func tensor(_ i: Int) -> UnsafeBufferPointer<Float> {
         let t = plan.tensors[i]
         let start = blob.base.advanced(by: t.offset).bindMemory(to: Float.self, capacity: t.length / 4)

@@ -1,7 +1,7 @@
 // The plan's canonical text listing: one line per fact, the same bytes `pare-plan-dump` (C) prints for plan.pb.
 //
 // Format (every line ends with "\n"; `<s>` is a quoted string, see `quoted`; `[a,b]` an integer list):
-//   pare-plan format_version=1
+//   pare-plan format_version=N
 //   model name=<s> architecture=<s>
 //   counts tensors=N buffers=N kv_layers=N steps=N
 //   source format=<s> sha256=<s> path=<s>
@@ -16,11 +16,12 @@
 //   special role=<s> id=N text=<s>                  (each special token)
 //   weights file=<s> length=N sha256=<s>
 //   arena row_floats=N no_reuse_row_floats=N
-//   tensor I name=<s> dtype=f32 shape=[..] offset=N length=N crc32c=XXXXXXXX   (8 lower-case hex digits)
+//   tensor I name=<s> dtype=T shape=[..] offset=N length=N crc32c=XXXXXXXX   (8 lower-case hex digits)
 //   buffer I name=<s> width=N offset=N
 //   kv_layer slot=N block=N kv_heads=N head_dim=N
 //   step I KERNEL block=N|- inputs=[..] weights=[..] output=N [eps=E] [heads=N] [kv_heads=N] [head_dim=N]
-//        [theta=G] [kv_slot=N] [ffn=N]          (attributes only when non-zero/present; kv_slot always for
+//        [theta=G] [kv_slot=N] [ffn=N] [matrix_parts=N] [norm_gain=1]
+//                                               (attributes only when non-zero/present; kv_slot always for
 //                                                attention kernels; E is %.9g of the float)
 //   output buffer=N
 // Floats go through the C library's printf (`%.9g` for Float, `%.17g` for Double: both round-trip exactly), so
@@ -72,6 +73,8 @@ public func planListing(_ plan: ExecutionPlan) -> String {
         if s.theta != 0 { l += " theta=\(g17(s.theta))" }
         if s.kvSlot != 0 || s.kernel == .attention || s.kernel == .attentionQKV { l += " kv_slot=\(s.kvSlot)" }
         if s.ffn != 0 { l += " ffn=\(s.ffn)" }
+        if s.matrixParts != 0 { l += " matrix_parts=\(s.matrixParts)" }
+        if s.normGain { l += " norm_gain=1" }
         line(l)
     }
     line("output buffer=\(plan.output)")

@@ -20,7 +20,7 @@
 extension ExecutionPlan {
     /// Throws the first violated invariant (see this file's header) as a `PlanError`.
     public func validate() throws {
-        guard formatVersion == planFormatVersion else { throw PlanError.formatVersion(found: formatVersion) }
+        guard readableFormatVersions.contains(formatVersion) else { throw PlanError.formatVersion(found: formatVersion) }
         try validateModel()
         try validateTokenizer()
         try validateTensors()
@@ -67,7 +67,7 @@ extension ExecutionPlan {
         ends.reserveCapacity(tensors.count)
         for t in tensors {
             guard !t.shape.isEmpty, t.shape.allSatisfy({ $0 > 0 }) else { throw PlanError.tensorShape(tensor: t.name, shape: t.shape) }
-            guard let bytes = checkedProduct(t.shape + [t.dtype.size]) else {
+            guard checkedProduct(t.shape) != nil, let bytes = t.dtype.byteCount(shape: t.shape) else {
                 throw PlanError.tensorShape(tensor: t.name, shape: t.shape)
             }
             guard t.offset >= 0, t.offset % 64 == 0 else { throw PlanError.tensorMisaligned(tensor: t.name, offset: t.offset) }
@@ -127,12 +127,19 @@ extension ExecutionPlan {
         if let b = s.block, b < 0 { throw attribute("block is \(b)") }
         if s.inputs.contains(s.output) { throw PlanError.inPlace(step: i, buffer: s.output) }
 
-        // Arity.
+        // Arity. Matrix kernels: parts, then a bias (linear, qkv_rope), then the norm gain when `normGain`.
+        let isMatrix = s.kernel == .linear || s.kernel == .qkvRope || s.kernel == .swiglu
+        guard s.matrixParts >= 0, s.matrixParts <= 64, isMatrix || (s.matrixParts == 0 && !s.normGain) else {
+            throw attribute("matrixParts \(s.matrixParts), normGain \(s.normGain): only linear, qkv_rope and swiglu have matrix parts (1...64) or a norm gain")
+        }
+        if s.normGain && s.eps == nil { throw attribute("normGain without eps: a norm gain needs the folded norm") }
+        let extra = s.partCount - 1 + (s.normGain ? 1 : 0)
         let (inputs, weightCounts): (Int, ClosedRange<Int>) = {
             switch s.kernel {
             case .embed: return (0, 1...1)
-            case .rmsNorm, .swiglu: return (1, 1...1)
-            case .linear, .qkvRope: return (1, 1...2)
+            case .rmsNorm: return (1, 1...1)
+            case .swiglu: return (1, (1 + extra)...(1 + extra))
+            case .linear, .qkvRope: return (1, (1 + extra)...(2 + extra))
             case .rope, .silu, .attentionQKV: return (1, 0...0)
             case .attention: return (3, 0...0)
             case .mul, .add: return (2, 0...0)
@@ -146,15 +153,30 @@ extension ExecutionPlan {
             throw PlanError.arity(step: i, kernel: kernel, detail: "\(s.weights.count) weights, the kernel takes \(expected)")
         }
 
-        // Operand widths and shapes.
+        // Operand widths and shapes. Matrices and the embedding table may be any dtype; vectors are f32.
         let x = s.inputs.map { buffers[$0].width }
         let w = s.weights.map { tensors[$0].shape }
         let out = buffers[s.output].width
+        let roles = s.matrixRoles
         func matrix(_ j: Int, rows: Int, cols: Int, _ what: String) throws {
-            guard w[j] == [rows, cols] else { throw mismatch("\(what) has shape \(w[j]), expected [\(rows), \(cols)]") }
+            guard isMatrix else {
+                guard w[j] == [rows, cols] else { throw mismatch("\(what) has shape \(w[j]), expected [\(rows), \(cols)]") }
+                return
+            }
+            // The parts, stacked by rows, make [rows, cols].
+            var total = 0
+            for p in roles.parts {
+                guard w[p].count == 2, w[p][1] == cols else {
+                    throw mismatch("\(what) part \(p - roles.parts.lowerBound) has shape \(w[p]), expected [_, \(cols)]")
+                }
+                total += w[p][0]
+            }
+            guard total == rows else { throw mismatch("\(what) parts have \(total) rows in all, expected \(rows)") }
+            if let g = roles.gain { try vector(g, cols, "norm gain") }
         }
         func vector(_ j: Int, _ n: Int, _ what: String) throws {
             guard w[j] == [n] else { throw mismatch("\(what) has shape \(w[j]), expected [\(n)]") }
+            guard tensors[s.weights[j]].dtype == .f32 else { throw mismatch("\(what) is \(tensors[s.weights[j]].dtype.rawValue), vectors must be f32") }
         }
         func sameWidths() throws {
             guard x.allSatisfy({ $0 == out }) else { throw mismatch("input widths \(x) and output width \(out) differ") }
@@ -203,7 +225,7 @@ extension ExecutionPlan {
         case .linear:
             try foldedNorm()
             try matrix(0, rows: out, cols: x[0], "weight")
-            if w.count == 2 { try vector(1, out, "bias") }
+            if let b = roles.bias { try vector(b, out, "bias") }
         case .rope:
             let (q, _) = try heads()
             try rope()
@@ -223,7 +245,7 @@ extension ExecutionPlan {
             try rope()
             guard out == q + 2 * kv else { throw mismatch("output width \(out), (heads + 2 kvHeads) x headDim is \(q + 2 * kv)") }
             try matrix(0, rows: out, cols: x[0], "qkv weight")
-            if w.count == 2 { try vector(1, out, "qkv bias") }
+            if let b = roles.bias { try vector(b, out, "qkv bias") }
         case .attentionQKV:
             let (q, kv) = try heads()
             guard x[0] == q + 2 * kv, out == q else {

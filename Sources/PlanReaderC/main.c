@@ -18,7 +18,7 @@
 typedef Pare__Plan__V1__Plan Plan;
 
 /// The format version this reader understands.
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2
 /// The tag byte of Plan.crc32c: field 15, wire type 5 (fixed32).
 #define CHECKSUM_TAG 0x7D
 
@@ -99,6 +99,22 @@ static const char *kernel_name(Pare__Plan__V1__Kernel k) {
     }
 }
 
+/// The listing's name of a tensor element type; "" for a value this reader does not know.
+static const char *dtype_name(int t) {
+    switch (t) {
+    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F32: return "f32";
+    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F16: return "f16";
+    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_0: return "q4_0";
+    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_1: return "q4_1";
+    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q5_0: return "q5_0";
+    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q5_1: return "q5_1";
+    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q8_0: return "q8_0";
+    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_K: return "q4_k";
+    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q6_K: return "q6_k";
+    default: return "";
+    }
+}
+
 static void print_listing(const Plan *m) {
     const Pare__Plan__V1__Provenance *p = m->provenance;
     const Pare__Plan__V1__Tokenizer *t = m->tokenizer;
@@ -137,7 +153,8 @@ static void print_listing(const Plan *m) {
     printf("arena row_floats=%" PRId64 " no_reuse_row_floats=%" PRId64 "\n", m->arena->row_floats, m->arena->no_reuse_row_floats);
     for (size_t i = 0; i < m->n_tensors; i++) {
         const Pare__Plan__V1__Tensor *x = m->tensors[i];
-        printf("tensor %zu name=", i), put_quoted(x->name), printf(" dtype=f32 shape="), put_list(x->shape, x->n_shape);
+        printf("tensor %zu name=", i), put_quoted(x->name), printf(" dtype=%s shape=", dtype_name(x->dtype));
+        put_list(x->shape, x->n_shape);
         printf(" offset=%" PRId64 " length=%" PRId64 " crc32c=%08" PRIx32 "\n", x->offset, x->length, x->checksum);
     }
     for (size_t i = 0; i < m->n_buffers; i++) {
@@ -165,6 +182,8 @@ static void print_listing(const Plan *m) {
         int attention = x->kernel == PARE__PLAN__V1__KERNEL__KERNEL_ATTENTION || x->kernel == PARE__PLAN__V1__KERNEL__KERNEL_ATTENTION_QKV;
         if (x->kv_slot != 0 || attention) printf(" kv_slot=%" PRId64, x->kv_slot);
         if (x->ffn != 0) printf(" ffn=%" PRId64, x->ffn);
+        if (x->matrix_parts != 0) printf(" matrix_parts=%" PRId32, x->matrix_parts);
+        if (x->norm_gain) printf(" norm_gain=1");
         putchar('\n');
     }
     printf("output buffer=%" PRId64 "\n", m->output);
@@ -188,8 +207,8 @@ static const char *check(const Plan *m, const unsigned char *data, size_t n) {
             return why;
         }
     }
-    if (m->format_version != FORMAT_VERSION) {
-        snprintf(why, sizeof why, "plan format version %u is not supported (this reader reads version %d)", m->format_version,
+    if (m->format_version < 1 || m->format_version > FORMAT_VERSION) {
+        snprintf(why, sizeof why, "plan format version %u is not supported (this reader reads versions 1 to %d)", m->format_version,
                  FORMAT_VERSION);
         return why;
     }
@@ -200,7 +219,8 @@ static const char *check(const Plan *m, const unsigned char *data, size_t n) {
     if (!m->arena) return "required field 'arena' is missing";
     if (!m->weights) return "required field 'weights' is missing";
     for (size_t i = 0; i < m->n_tensors; i++) {
-        if (m->tensors[i]->dtype != PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F32) {
+        int dt = (int)m->tensors[i]->dtype;
+        if (!dtype_name(dt)[0] || (m->format_version < 2 && dt != PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F32)) {
             snprintf(why, sizeof why, "tensor %zu has unknown element type %d", i, (int)m->tensors[i]->dtype);
             return why;
         }

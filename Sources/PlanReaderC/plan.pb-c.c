@@ -1757,7 +1757,7 @@ const ProtobufCMessageDescriptor pare__plan__v1__kvlayer__descriptor =
   (ProtobufCMessageInit) pare__plan__v1__kvlayer__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor pare__plan__v1__step__field_descriptors[12] =
+static const ProtobufCFieldDescriptor pare__plan__v1__step__field_descriptors[14] =
 {
   {
     "kernel",
@@ -1903,6 +1903,30 @@ static const ProtobufCFieldDescriptor pare__plan__v1__step__field_descriptors[12
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "matrix_parts",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Pare__Plan__V1__Step, matrix_parts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "norm_gain",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Pare__Plan__V1__Step, norm_gain),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned pare__plan__v1__step__field_indices_by_name[] = {
   1,   /* field[1] = block */
@@ -1914,6 +1938,8 @@ static const unsigned pare__plan__v1__step__field_indices_by_name[] = {
   0,   /* field[0] = kernel */
   7,   /* field[7] = kv_heads */
   10,   /* field[10] = kv_slot */
+  12,   /* field[12] = matrix_parts */
+  13,   /* field[13] = norm_gain */
   4,   /* field[4] = output */
   9,   /* field[9] = theta */
   3,   /* field[3] = weights */
@@ -1921,7 +1947,7 @@ static const unsigned pare__plan__v1__step__field_indices_by_name[] = {
 static const ProtobufCIntRange pare__plan__v1__step__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor pare__plan__v1__step__descriptor =
 {
@@ -1931,7 +1957,7 @@ const ProtobufCMessageDescriptor pare__plan__v1__step__descriptor =
   "Pare__Plan__V1__Step",
   "pare.plan.v1",
   sizeof(Pare__Plan__V1__Step),
-  12,
+  14,
   pare__plan__v1__step__field_descriptors,
   pare__plan__v1__step__field_indices_by_name,
   1,  pare__plan__v1__step__number_ranges,
@@ -2040,17 +2066,33 @@ const ProtobufCEnumDescriptor pare__plan__v1__token_kind__descriptor =
   pare__plan__v1__token_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue pare__plan__v1__data_type__enum_values_by_number[2] =
+static const ProtobufCEnumValue pare__plan__v1__data_type__enum_values_by_number[10] =
 {
   { "DATA_TYPE_UNSPECIFIED", "PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_UNSPECIFIED", 0 },
   { "DATA_TYPE_F32", "PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F32", 1 },
+  { "DATA_TYPE_F16", "PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F16", 2 },
+  { "DATA_TYPE_Q4_0", "PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_0", 3 },
+  { "DATA_TYPE_Q4_1", "PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_1", 4 },
+  { "DATA_TYPE_Q5_0", "PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q5_0", 5 },
+  { "DATA_TYPE_Q5_1", "PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q5_1", 6 },
+  { "DATA_TYPE_Q8_0", "PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q8_0", 7 },
+  { "DATA_TYPE_Q4_K", "PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_K", 8 },
+  { "DATA_TYPE_Q6_K", "PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q6_K", 9 },
 };
 static const ProtobufCIntRange pare__plan__v1__data_type__value_ranges[] = {
-{0, 0},{0, 2}
+{0, 0},{0, 10}
 };
-static const ProtobufCEnumValueIndex pare__plan__v1__data_type__enum_values_by_name[2] =
+static const ProtobufCEnumValueIndex pare__plan__v1__data_type__enum_values_by_name[10] =
 {
+  { "DATA_TYPE_F16", 2 },
   { "DATA_TYPE_F32", 1 },
+  { "DATA_TYPE_Q4_0", 3 },
+  { "DATA_TYPE_Q4_1", 4 },
+  { "DATA_TYPE_Q4_K", 8 },
+  { "DATA_TYPE_Q5_0", 5 },
+  { "DATA_TYPE_Q5_1", 6 },
+  { "DATA_TYPE_Q6_K", 9 },
+  { "DATA_TYPE_Q8_0", 7 },
   { "DATA_TYPE_UNSPECIFIED", 0 },
 };
 const ProtobufCEnumDescriptor pare__plan__v1__data_type__descriptor =
@@ -2060,9 +2102,9 @@ const ProtobufCEnumDescriptor pare__plan__v1__data_type__descriptor =
   "DataType",
   "Pare__Plan__V1__DataType",
   "pare.plan.v1",
-  2,
+  10,
   pare__plan__v1__data_type__enum_values_by_number,
-  2,
+  10,
   pare__plan__v1__data_type__enum_values_by_name,
   1,
   pare__plan__v1__data_type__value_ranges,

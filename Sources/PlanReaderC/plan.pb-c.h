@@ -47,14 +47,47 @@ typedef enum _Pare__Plan__V1__TokenKind {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(PARE__PLAN__V1__TOKEN_KIND)
 } Pare__Plan__V1__TokenKind;
 /*
- * Element types of weight tensors.
+ * Element types of weight tensors. The block types are ggml's, bit for bit (a GGUF tensor's rows can be copied
+ * unchanged): a row of n elements is n / B blocks, B elements per block; the last dimension must be a multiple of B.
  */
 typedef enum _Pare__Plan__V1__DataType {
   PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_UNSPECIFIED = 0,
   /*
    * IEEE-754 binary32, little-endian; 4 bytes per element.
    */
-  PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F32 = 1
+  PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F32 = 1,
+  /*
+   * IEEE-754 binary16, little-endian; 2 bytes per element.
+   */
+  PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F16 = 2,
+  /*
+   * B = 32, 18 bytes: f16 d, 16 bytes of nibbles (element j low nibble of byte j, j + 16 high); (q - 8) * d.
+   */
+  PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_0 = 3,
+  /*
+   * B = 32, 20 bytes: f16 d, f16 m, nibbles as Q4_0; q * d + m.
+   */
+  PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_1 = 4,
+  /*
+   * B = 32, 22 bytes: f16 d, u32 fifth bits, nibbles as Q4_0; (q - 16) * d.
+   */
+  PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q5_0 = 5,
+  /*
+   * B = 32, 24 bytes: f16 d, f16 m, u32 fifth bits, nibbles; q * d + m.
+   */
+  PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q5_1 = 6,
+  /*
+   * B = 32, 34 bytes: f16 d, 32 signed bytes; q * d.
+   */
+  PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q8_0 = 7,
+  /*
+   * B = 256, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins for 8 sub-blocks, 128 bytes of nibbles.
+   */
+  PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_K = 8,
+  /*
+   * B = 256, 210 bytes: 128 bytes low nibbles, 64 bytes high 2 bits, 16 signed scales, f16 d; d * scale * (q - 32).
+   */
+  PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q6_K = 9
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(PARE__PLAN__V1__DATA_TYPE)
 } Pare__Plan__V1__DataType;
 /*
@@ -69,6 +102,10 @@ typedef enum _Pare__Plan__V1__DataType {
  *   QKV_ROPE       inputs: x [in]              weights: W [(H+2K)d, in], b?     output [(H+2K)d]   eps?, heads, kv_heads, head_dim, theta
  *   ATTENTION_QKV  inputs: qkv                 weights: none                    output [heads*d]   heads, kv_heads, head_dim, kv_slot
  *   SWIGLU         inputs: x [in]              weights: W [2F, in] (gate; up)   output [F]         eps?, ffn
+ * The matrix W of LINEAR, QKV_ROPE and SWIGLU may be several tensors stacked by rows (`matrix_parts`, e.g. q and k
+ * in one block format, v in another), and with a folded norm (eps) may carry the norm's weight g [in] as the last
+ * weight (`norm_gain`): the product is then (x / rms(x) * g) W^T, the norm applied to the activation because
+ * folding g into W's columns would change blocks it must keep. Weights are listed as W parts..., b?, g?.
  */
 typedef enum _Pare__Plan__V1__Kernel {
   PARE__PLAN__V1__KERNEL__KERNEL_UNSPECIFIED = 0,
@@ -101,7 +138,7 @@ struct  Pare__Plan__V1__Plan
 {
   ProtobufCMessage base;
   /*
-   * The format version; 1 for this file. A reader rejects any other version.
+   * The format version; 2 for this file. A reader rejects versions it does not know (this one reads 1 and 2).
    */
   uint32_t format_version;
   /*
@@ -395,7 +432,7 @@ struct  Pare__Plan__V1__Tensor
    */
   int64_t offset;
   /*
-   * Bytes: product(shape) * element size.
+   * Bytes: product of all but the last dimension * the bytes of one row of the last dimension in `dtype`.
    */
   int64_t length;
   /*
@@ -540,6 +577,16 @@ struct  Pare__Plan__V1__Step
    * FFN width F (floats), SWIGLU.
    */
   int64_t ffn;
+  /*
+   * LINEAR, QKV_ROPE, SWIGLU: how many leading weights are parts of the matrix, stacked by rows in order
+   * (0 is read as 1). Each part may have its own dtype.
+   */
+  int32_t matrix_parts;
+  /*
+   * LINEAR, QKV_ROPE, SWIGLU with eps: the last weight is the folded norm's weight g [in], multiplied into the
+   * normalised activation (not folded into the matrix).
+   */
+  protobuf_c_boolean norm_gain;
   Pare__Plan__V1__Step__OptionalBlockCase optional_block_case;
   union {
     int32_t block;
@@ -551,7 +598,7 @@ struct  Pare__Plan__V1__Step
 };
 #define PARE__PLAN__V1__STEP__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&pare__plan__v1__step__descriptor) \
-    , PARE__PLAN__V1__KERNEL__KERNEL_UNSPECIFIED, 0,NULL, 0,NULL, 0, 0, 0, 0, 0, 0, 0, PARE__PLAN__V1__STEP__OPTIONAL_BLOCK__NOT_SET, {0}, PARE__PLAN__V1__STEP__OPTIONAL_EPS__NOT_SET, {0} }
+    , PARE__PLAN__V1__KERNEL__KERNEL_UNSPECIFIED, 0,NULL, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, PARE__PLAN__V1__STEP__OPTIONAL_BLOCK__NOT_SET, {0}, PARE__PLAN__V1__STEP__OPTIONAL_EPS__NOT_SET, {0} }
 
 
 /*

@@ -1,5 +1,6 @@
 // Checks every plan step against the kernel table in ExecutionPlan.swift and resolves it to an Instruction:
 // operand counts and indices, weight shapes against buffer widths, attributes, KV slots, in-place rules.
+import CKernels
 import ParePlan
 
 /// Builds the Program of a plan whose tables passed `PlanTables`; throws at the first step that is wrong.
@@ -12,6 +13,7 @@ struct StepCompiler {
     /// kv slot -> the step that uses it.
     private var slotUsers: [Int: Int] = [:]
     private var swigluWidth = 0
+    private var activationBytes = [Int](repeating: 0, count: ActivationKind.count)
 
     init(plan: ExecutionPlan, arena: UnsafeMutablePointer<Float>, weights: UnsafeRawPointer?) {
         self.plan = plan
@@ -27,7 +29,8 @@ struct StepCompiler {
             instructions.append(try instruction(i, step))
             if step.kernel == .attention || step.kernel == .attentionQKV { tailStart = i + 1 }
         }
-        return Program(instructions: instructions, tailStart: tailStart, ropeConfigs: ropeConfigs, swigluWidth: swigluWidth)
+        return Program(instructions: instructions, tailStart: tailStart, ropeConfigs: ropeConfigs, swigluWidth: swigluWidth,
+                       activationBytes: activationBytes)
     }
 
     // MARK: - Per kernel
@@ -38,7 +41,7 @@ struct StepCompiler {
         case .embed:
             try operands(at, s, inputs: 0, weights: 1...1)
             let width = plan.buffers[s.output].width
-            let table = try tensor(at, s.weights[0], shape: [plan.model.vocabSize, width])
+            let table = try embeddingTable(at, s.weights[0], shape: [plan.model.vocabSize, width])
             return .embed(table: table, out: rows(s.output), width: width)
         case .rmsNorm:
             try operands(at, s, inputs: 1, weights: 1...1)
@@ -50,7 +53,7 @@ struct StepCompiler {
             try checkInPlace(at, s, elementwise: true)
             return .rmsNorm(x: rows(s.inputs[0]), weight: g, eps: eps, out: rows(s.output), width: n)
         case .linear:
-            try operands(at, s, inputs: 1, weights: 1...2)
+            try operands(at, s, inputs: 1, weights: matrixWeights(s, bias: true))
             let m = try matrix(at, s, inWidth: plan.buffers[s.inputs[0]].width, outWidth: plan.buffers[s.output].width)
             try checkInPlace(at, s, elementwise: false)
             return .linear(x: rows(s.inputs[0]), matrix: m, out: rows(s.output))
@@ -87,7 +90,7 @@ struct StepCompiler {
             default: return .add(a: a, b: rows(s.inputs[1]), out: out, width: width)
             }
         case .qkvRope:
-            try operands(at, s, inputs: 1, weights: 1...2)
+            try operands(at, s, inputs: 1, weights: matrixWeights(s, bias: true))
             let qWidth = try heads(at, s, withKV: true)
             let total = qWidth + 2 * s.kvHeads * s.headDim
             try expectWidth(at, s.output, total)
@@ -107,7 +110,7 @@ struct StepCompiler {
             return .attention(AttentionOperands(q: qkv, k: qkv.shifted(qWidth), v: qkv.shifted(qWidth + kvWidth), out: rows(s.output),
                                                 heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim, slot: s.kvSlot))
         case .swiglu:
-            try operands(at, s, inputs: 1, weights: 1...1)
+            try operands(at, s, inputs: 1, weights: matrixWeights(s, bias: false))
             guard s.ffn >= 1, s.ffn <= blasLimit / 2 else {
                 throw RuntimeError.badAttribute(step: at, attribute: "ffn", problem: "is \(s.ffn); it must be positive")
             }
@@ -152,21 +155,72 @@ struct StepCompiler {
         guard b.width == width else { throw RuntimeError.bufferWidth(step: at, buffer: b.name, width: b.width, expected: width) }
     }
 
-    /// The tensor's data, after checking its shape.
+    /// The tensor's data, after checking its shape (and that it is f32).
     private func tensor(_ at: String, _ index: Int, shape: [Int]) throws -> UnsafePointer<Float> {
         let t = plan.tensors[index]
         guard t.shape == shape else { throw RuntimeError.weightShape(step: at, tensor: t.name, shape: t.shape, expected: shape) }
+        guard t.dtype == .f32 else { throw RuntimeError.badTensor(tensor: t.name, problem: "is \(t.dtype.rawValue); \(at) reads it as f32") }
         // checkTensors guaranteed a blob base and an aligned, in-range offset.
         guard let weights else { throw RuntimeError.tensorOutOfBlob(tensor: t.name, offset: t.offset, length: t.length, blobBytes: 0) }
         return (weights + t.offset).assumingMemoryBound(to: Float.self)
     }
 
-    /// W `[out, in]`, optional b `[out]`, optional folded-norm eps.
-    private func matrix(_ at: String, _ s: Step, inWidth: Int, outWidth: Int) throws -> MatrixOperand {
-        let w = try tensor(at, s.weights[0], shape: [outWidth, inWidth])
-        let b = s.weights.count > 1 ? try tensor(at, s.weights[1], shape: [outWidth]) : nil
+    /// How many weights a matrix step takes: its parts, a bias (linear, qkv_rope: optional), the norm gain.
+    private func matrixWeights(_ s: Step, bias: Bool) -> ClosedRange<Int> {
+        let n = (s.matrixParts >= 0 && s.matrixParts <= 64 ? s.partCount : 1) + (s.normGain ? 1 : 0)
+        return n...(n + (bias ? 1 : 0))
+    }
+
+    /// W `[out, in]` as row-stacked parts in any kernel dtype, optional b `[out]`, optional folded-norm eps and
+    /// gain `[in]`. One f32 part and no gain run on BLAS; anything else on the C kernels.
+    private mutating func matrix(_ at: String, _ s: Step, inWidth: Int, outWidth: Int) throws -> MatrixOperand {
+        guard s.matrixParts >= 0, s.matrixParts <= 64 else {
+            throw RuntimeError.badAttribute(step: at, attribute: "matrixParts", problem: "is \(s.matrixParts); it must be in 0...64")
+        }
+        if s.normGain && s.eps == nil {
+            throw RuntimeError.badAttribute(step: at, attribute: "normGain", problem: "is set without eps; a norm gain needs the folded norm")
+        }
+        let roles = s.matrixRoles
+        let b = try roles.bias.map { try tensor(at, s.weights[$0], shape: [outWidth]) }
+        let g = try roles.gain.map { try tensor(at, s.weights[$0], shape: [inWidth]) }
         if let eps = s.eps { try checkEps(at, eps) }
-        return MatrixOperand(weight: w, bias: b, outWidth: outWidth, inWidth: inWidth, normEps: s.eps)
+        let first = plan.tensors[s.weights[0]]
+        if roles.parts.count == 1, first.dtype == .f32, g == nil {
+            let w = try tensor(at, s.weights[0], shape: [outWidth, inWidth])
+            return MatrixOperand(weight: w, parts: [], bias: b, gain: nil, outWidth: outWidth, inWidth: inWidth, normEps: s.eps)
+        }
+        var parts: [MatrixPart] = []
+        var row = 0
+        for j in roles.parts {
+            let t = plan.tensors[s.weights[j]]
+            guard t.shape.count == 2, t.shape[1] == inWidth, t.shape[0] <= outWidth - row else {
+                throw RuntimeError.weightShape(step: at, tensor: t.name, shape: t.shape, expected: [outWidth - row, inWidth])
+            }
+            let type = t.dtype.ggmlType
+            guard pk_supported(type) != 0, pk_row_bytes(type, Int64(inWidth)) > 0 else {
+                throw RuntimeError.badTensor(tensor: t.name, problem: "\(t.dtype.rawValue) rows of \(inWidth) have no kernel")
+            }
+            guard let weights else { throw RuntimeError.tensorOutOfBlob(tensor: t.name, offset: t.offset, length: t.length, blobBytes: 0) }
+            let kind = ActivationKind.of(blockElements: t.dtype.blockElements)
+            let actBytes = pk_act_bytes(type, Int64(inWidth))
+            activationBytes[kind] = max(activationBytes[kind], actBytes)
+            parts.append(MatrixPart(type: type, base: weights + t.offset, rows: t.shape[0], rowOffset: row, kind: kind, actBytes: actBytes))
+            row += t.shape[0]
+        }
+        guard row == outWidth else {
+            throw RuntimeError.weightShape(step: at, tensor: first.name, shape: [row, inWidth], expected: [outWidth, inWidth])
+        }
+        return MatrixOperand(weight: nil, parts: parts, bias: b, gain: g, outWidth: outWidth, inWidth: inWidth, normEps: s.eps)
+    }
+
+    /// An embedding table `[vocab, width]` in any kernel dtype.
+    private func embeddingTable(_ at: String, _ index: Int, shape: [Int]) throws -> EmbeddingTable {
+        let t = plan.tensors[index]
+        guard t.shape == shape else { throw RuntimeError.weightShape(step: at, tensor: t.name, shape: t.shape, expected: shape) }
+        let type = t.dtype.ggmlType
+        guard pk_supported(type) != 0 else { throw RuntimeError.badTensor(tensor: t.name, problem: "\(t.dtype.rawValue) has no kernel") }
+        guard let weights else { throw RuntimeError.tensorOutOfBlob(tensor: t.name, offset: t.offset, length: t.length, blobBytes: 0) }
+        return EmbeddingTable(type: type, base: weights + t.offset, rowBytes: Int(pk_row_bytes(type, Int64(shape[1]))))
     }
 
     private func checkEps(_ at: String, _ eps: Float) throws {

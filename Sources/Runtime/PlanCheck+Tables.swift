@@ -25,13 +25,12 @@ enum PlanTables {
         }
     }
 
-    /// Every tensor is f32 with positive dims, `length == count * 4`, a 64-aligned offset, inside the blob.
+    /// Every tensor has positive dims, `length` its dtype's bytes for its shape, a 64-aligned offset, inside the blob.
     static func checkTensors(_ plan: ExecutionPlan, weights: UnsafeRawBufferPointer) throws {
         if !plan.tensors.isEmpty, let base = weights.baseAddress, UInt(bitPattern: base) % 4 != 0 {
             throw RuntimeError.weightsMisaligned(address: UInt(bitPattern: base))
         }
         for t in plan.tensors {
-            guard t.dtype == .f32 else { throw RuntimeError.badTensor(tensor: t.name, problem: "dtype \(t.dtype.rawValue) is not f32") }
             guard !t.shape.isEmpty, t.shape.allSatisfy({ $0 >= 1 && $0 <= blasLimit }) else {
                 throw RuntimeError.badTensor(tensor: t.name, problem: "shape \(t.shape) needs one or more dims in 1...\(blasLimit)")
             }
@@ -41,8 +40,11 @@ enum PlanTables {
                 guard !overflow, c <= Int.max / 8 else { throw RuntimeError.badTensor(tensor: t.name, problem: "shape \(t.shape) is too large") }
                 count = c
             }
-            guard t.length == count * t.dtype.size else {
-                throw RuntimeError.badTensor(tensor: t.name, problem: "length \(t.length) bytes does not match shape \(t.shape) (\(count * t.dtype.size) bytes)")
+            guard let bytes = t.dtype.byteCount(shape: t.shape) else {
+                throw RuntimeError.badTensor(tensor: t.name, problem: "shape \(t.shape): a row of \(t.dtype.rawValue) must be whole blocks of \(t.dtype.blockElements)")
+            }
+            guard t.length == bytes else {
+                throw RuntimeError.badTensor(tensor: t.name, problem: "length \(t.length) bytes does not match shape \(t.shape) (\(bytes) bytes of \(t.dtype.rawValue))")
             }
             guard t.offset >= 0, t.offset % 64 == 0 else {
                 throw RuntimeError.badTensor(tensor: t.name, problem: "offset \(t.offset) is not a non-negative multiple of 64")

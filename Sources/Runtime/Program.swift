@@ -14,16 +14,46 @@ struct Rows {
     func shifted(_ columns: Int) -> Rows { Rows(base: base + columns, stride: stride) }
 }
 
-/// A matrix product's weights: `y = s_r * (x W^T) + b`, s_r = 1/rms(x_r) when a norm was folded in, else 1.
+/// A matrix product's weights: `y = (s_r * x ⊙ g) W^T + b`, s_r = 1/rms(x_r) when a norm was folded in (else 1),
+/// g the norm's gain when the plan keeps it apart from W (else 1).
 struct MatrixOperand {
-    /// `[outWidth, inWidth]`, row-major.
-    let weight: UnsafePointer<Float>
+    /// `[outWidth, inWidth]` f32, row-major, when W is one f32 tensor and there is no gain: the BLAS path.
+    let weight: UnsafePointer<Float>?
+    /// W as row-stacked parts in their own dtypes (the kernel path); empty on the BLAS path.
+    let parts: [MatrixPart]
     /// `[outWidth]`
     let bias: UnsafePointer<Float>?
+    /// `[inWidth]`: the norm's weight, multiplied into the normalised activation.
+    let gain: UnsafePointer<Float>?
     let outWidth: Int
     let inWidth: Int
     /// The folded RMS norm's epsilon; nil when the input is used as is.
     let normEps: Float?
+}
+
+/// Rows `rowOffset ..< rowOffset + rows` of a matrix, in the C kernels' format `type` (ggml's type number).
+struct MatrixPart {
+    let type: Int32
+    let base: UnsafeRawPointer
+    let rows: Int
+    let rowOffset: Int
+    /// Which activation scratch the part reads (`ActivationKind`), and the bytes of one quantised activation row.
+    let kind: Int
+    let actBytes: Int
+}
+
+/// The activation formats the kernels pair weights with: float32 (f32, f16 weights), 32-element and 256-element
+/// 8-bit blocks.
+enum ActivationKind {
+    static func of(blockElements: Int) -> Int { blockElements == 1 ? 0 : blockElements == 32 ? 1 : 2 }
+    static let count = 3
+}
+
+/// An embedding table: row t is `rowBytes` bytes at `base + t * rowBytes`, in kernel format `type`.
+struct EmbeddingTable {
+    let type: Int32
+    let base: UnsafeRawPointer
+    let rowBytes: Int
 }
 
 /// Operands of (fused or separate) causal grouped-query attention.
@@ -50,8 +80,8 @@ struct RopeConfig: Equatable {
 
 /// One executable step.
 enum Instruction {
-    /// out[r] = table[token r]. table `[vocab, width]`.
-    case embed(table: UnsafePointer<Float>, out: Rows, width: Int)
+    /// out[r] = table[token r] (dequantised). table `[vocab, width]`.
+    case embed(table: EmbeddingTable, out: Rows, width: Int)
     /// out[r] = x[r] / rms(x[r]) * weight. weight `[width]`.
     case rmsNorm(x: Rows, weight: UnsafePointer<Float>, eps: Float, out: Rows, width: Int)
     case linear(x: Rows, matrix: MatrixOperand, out: Rows)
@@ -77,4 +107,6 @@ struct Program {
     var ropeConfigs: [RopeConfig]
     /// The widest fused gate;up product (2 * ffn), for the swiglu scratch; 0 when there is none.
     var swigluWidth: Int
+    /// Per `ActivationKind`: the largest quantised activation row (bytes) a kernel-path product reads.
+    var activationBytes: [Int]
 }

@@ -13,6 +13,9 @@ public final class PlanRuntime {
     let ropeTables: RopeTables
     /// `[maxRows, widest 2 * ffn]`: the fused gate;up product before SwiGLU.
     let swigluScratch: AlignedFloats
+    /// Per `ActivationKind`: `[maxRows, program.activationBytes[kind]]` bytes of quantised activations.
+    let activationBuffers: [AlignedFloats]
+    let activationScratch: [UnsafeMutableRawPointer]
     /// The blob the program's weight pointers point into.
     let weights: UnsafeRawBufferPointer
     /// Owns the blob memory (e.g. an mmap) for the runtime's lifetime.
@@ -21,7 +24,7 @@ public final class PlanRuntime {
     /// Checks every step against the tensors' shapes and the buffers (typed `RuntimeError` on mismatch) and
     /// allocates the arena (`[plan.model.maxRows, plan.arena.rowFloats]` floats, 64-byte aligned) once.
     /// - Parameters:
-    ///   - weights: the blob; tensor i starts at `weights.baseAddress + plan.tensors[i].offset`, f32 row-major.
+    ///   - weights: the blob; tensor i starts at `weights.baseAddress + plan.tensors[i].offset`, row-major in its dtype.
     ///   - keepAlive: an object that owns the blob memory, retained for the runtime's lifetime.
     public init(plan: ExecutionPlan, weights: UnsafeRawBufferPointer, keepAlive: AnyObject? = nil) throws {
         try PlanTables.checkModel(plan)
@@ -38,6 +41,10 @@ public final class PlanRuntime {
         self.arena = arena
         ropeTables = try RopeTables(configs: program.ropeConfigs, maxRows: maxRows)
         swigluScratch = try AlignedFloats(count: maxRows * program.swigluWidth, what: "SwiGLU scratch")
+        activationBuffers = try program.activationBytes.map {
+            try AlignedFloats(count: maxRows * (($0 + 3) / 4), what: "quantised activations")
+        }
+        activationScratch = activationBuffers.map { UnsafeMutableRawPointer($0.pointer) }
         self.weights = weights
         self.keepAlive = keepAlive
     }

@@ -1,4 +1,5 @@
 // Running one chunk: the program's instructions in order over the chunk's rows, then the cache length advances.
+import CKernels
 
 /// Which rows of the row-wise tail (the steps after the last attention) a chunk needs.
 enum TailRows {
@@ -36,11 +37,11 @@ extension RuntimeSession {
         let rows = first..<first + count
         switch instruction {
         case let .embed(table, out, width):
-            for r in rows { out.row(r).update(from: table + tokens[r] * width, count: width) }
+            for r in rows { pk_dequantize_row(table.type, table.base + tokens[r] * table.rowBytes, out.row(r), Int64(width)) }
         case let .rmsNorm(x, weight, eps, out, width):
             for r in rows { Elementwise.rmsNorm(x.row(r), weight: weight, eps: eps, out.row(r), width) }
         case let .linear(x, matrix, out):
-            MatrixKernels.product(x: x, matrix, y: out, first: first, count: count)
+            MatrixKernels.product(x: x, matrix, y: out, first: first, count: count, scratch: runtime.activationScratch)
         case let .rope(x, out, heads, headDim, table):
             for r in rows { runtime.ropeTables.rotate(x.row(r), out.row(r), heads: heads, headDim: headDim, table: table, row: r) }
         case let .attention(operands):
@@ -53,7 +54,7 @@ extension RuntimeSession {
         case let .add(a, b, out, width):
             Elementwise.add(a.row(first), b.row(first), out.row(first), count * width)
         case let .qkvRope(x, matrix, out, heads, kvHeads, headDim, table):
-            MatrixKernels.product(x: x, matrix, y: out, first: first, count: count)
+            MatrixKernels.product(x: x, matrix, y: out, first: first, count: count, scratch: runtime.activationScratch)
             let tables = runtime.ropeTables
             for r in rows {
                 let q = out.row(r), k = q + heads * headDim
@@ -62,7 +63,7 @@ extension RuntimeSession {
             }
         case let .swiglu(x, matrix, out, ffn):
             let scratch = Rows(base: runtime.swigluScratch.pointer, stride: 2 * ffn)
-            MatrixKernels.product(x: x, matrix, y: scratch, first: first, count: count)
+            MatrixKernels.product(x: x, matrix, y: scratch, first: first, count: count, scratch: runtime.activationScratch)
             for r in rows { Elementwise.swiglu(gate: scratch.row(r), up: scratch.row(r) + ffn, out.row(r), ffn) }
         }
     }

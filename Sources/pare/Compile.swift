@@ -20,8 +20,13 @@ struct Compile: ParsableCommand {
             lowered as it is and pruned again only when --passes asks. 'none' compiles a checkpoint's dense model;
               2. lowering: \(loweringPipeline) (fusion, norm folding and the memory plan; exact rewrites, \
             verified after each pass);
-              3. writing: one step per op, one arena buffer per value, every weight tensor materialised as float32, \
-            64-byte aligned in weights.bin with a CRC-32C checksum; plan.pb records provenance (source sha256, \
+              3. writing: one step per op, one arena buffer per value, every weight tensor 64-byte aligned in \
+            weights.bin with a CRC-32C checksum, as --weights says: f32 materialises every tensor as float32 (the \
+            runtime then computes as the interpreter does); source copies each matrix's GGUF blocks bit for bit where \
+            whole rows survive the pruning (row selection, stacking q/k/v and gate/up), keeps a folded norm's weight \
+            apart (applied to the activation, so no block changes), and falls back to float32 for a matrix whose \
+            columns were cut (the report lists each, with the reason); the runtime then multiplies 8-bit quantised \
+            activations with the blocks (C kernels, AVX2 when the CPU has it, on all cores); plan.pb records provenance (source sha256, \
             pipeline, seeds, KL of each pruning pass), the pruned tokenizer and id map, and the KV-cache layout.
 
             The output is a directory, written atomically (a temporary sibling renamed into place). The same inputs \
@@ -30,6 +35,7 @@ struct Compile: ParsableCommand {
             Examples:
               pare compile qwen.gguf -o qwen-pruned.pare
               pare compile qwen.gguf --passes none -o qwen-dense.pare
+              pare compile qwen.gguf --weights source -o qwen-q.pare   # the GGUF's own 4-8 bit blocks
               pare compile small.pir -o small.pare --json
             """)
 
@@ -45,6 +51,10 @@ struct Compile: ParsableCommand {
     @Option(help: ArgumentHelp("Rows per forward chunk: the arena holds this many rows; longer prompts run in chunks (1-4096).",
                                valueName: "n"))
     var maxRows = 128
+
+    @Option(help: ArgumentHelp("How weight matrices are stored: f32 (every tensor float32) or source (the GGUF's own blocks "
+                               + "where whole rows survive, float32 elsewhere).", valueName: "f32|source"))
+    var weights: WeightFormat = .f32
 
     @Option(help: ArgumentHelp("Reject a pruning pass whose mean KL (nats per token) exceeds this.", valueName: "x"))
     var klBudget: Double?
@@ -79,6 +89,9 @@ struct Compile: ParsableCommand {
         var steps: Int
         var tensors: Int
         var weight_bytes: Int
+        var weights: String
+        var tensors_by_dtype: [String: Int]
+        var f32_fallbacks: [Fallback]
         var arena_bytes: Int
         var arena_bytes_without_reuse: Int
         var kv_bytes_per_position: Int
@@ -87,6 +100,11 @@ struct Compile: ParsableCommand {
         var seconds_lowering: Double
         var seconds_writing: Double
         var passes: [PassRecord]
+    }
+
+    struct Fallback: Encodable {
+        var parameter: String
+        var reason: String
     }
 
     func run() throws {
@@ -113,8 +131,10 @@ struct Compile: ParsableCommand {
             // The pipeline as applied, from the module's decision records: a pass the KL budget rejected (or that changed
             // nothing) did not shape the plan, and a .pir pruned by `pare opt` names the passes that pruned it.
             let options = LoweringOptions(maxRows: maxRows, pipeline: appliedPipeline(pruned.module),
-                                          lowering: loweringPipeline, pareVersion: pareVersion)
-            let plan = try lowerToPlan(lowered.module, store: loaded.store, options: options)
+                                          lowering: loweringPipeline, pareVersion: pareVersion, weights: weights)
+            let blocks = GGUFBlocks(reader: loaded.reader)
+            let plan = try lowerToPlan(lowered.module, store: loaded.store, options: options, raw: weights == .source ? blocks : nil)
+            for f in plan.f32Fallbacks { note("  float32: @\(f.parameter): \(f.reason)") }
             loaded.store.dropViews()
             var done = 0
             let written = try PlanDirectory.write(plan.plan, to: output) { i in
@@ -123,13 +143,17 @@ struct Compile: ParsableCommand {
                 defer { loaded.store.dropViews() }  // one materialised tensor at a time, not the whole model twice
                 return try plan.data(i)
             }
+            withExtendedLifetime(blocks) {}
             let t3 = Date()
             let p = written
             let report = Report(
                 model: model.model, output: output, pipeline: options.pipeline, lowering: loweringPipeline,
                 parameters_before: loaded.module.parameterCount, parameters_after: pruned.module.parameterCount,
                 vocabulary: p.model.vocabSize, blocks: p.kvLayers.map(\.block), steps: p.steps.count, tensors: p.tensors.count,
-                weight_bytes: p.weights.length, arena_bytes: p.arena.bytes(rows: p.model.maxRows),
+                weight_bytes: p.weights.length, weights: weights.rawValue,
+                tensors_by_dtype: Dictionary(p.tensors.map { ($0.dtype.rawValue, 1) }, uniquingKeysWith: +),
+                f32_fallbacks: plan.f32Fallbacks.map { Fallback(parameter: $0.parameter, reason: $0.reason) },
+                arena_bytes: p.arena.bytes(rows: p.model.maxRows),
                 arena_bytes_without_reuse: p.arena.noReuseRowFloats * p.model.maxRows * 4,
                 kv_bytes_per_position: p.kvLayers.reduce(0) { $0 + 2 * $1.width * 4 }, weights_sha256: p.weights.sha256,
                 seconds_pruning: t1.timeIntervalSince(t0), seconds_lowering: t2.timeIntervalSince(t1),
@@ -159,3 +183,6 @@ func bytes(_ n: Int) -> String {
 
 /// This build's version, recorded in plans.
 let pareVersion = "0.4.0"
+
+extension WeightFormat: ExpressibleByArgument {}
+

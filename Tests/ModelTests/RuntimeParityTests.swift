@@ -27,7 +27,7 @@ func compilePlan(_ module: Module, of model: LoadedModel, to path: String, pipel
     let plan = try lowerToPlan(lowered, store: model.store,
                                options: LoweringOptions(maxRows: maxRows, pipeline: pipeline, lowering: loweringPipeline,
                                                         pareVersion: "test"))
-    _ = try PlanDirectory.write(plan.plan, to: path, data: plan.data)
+    _ = try PlanDirectory.write(plan.plan, to: path, tensorData: plan.data)
     model.store.dropViews()
     return lowered
 }

@@ -102,12 +102,19 @@ final class PlanCodecTests: XCTestCase {
 
     func testWrongFormatVersion() throws {
         var plan = writtenLikePlan()
-        plan.formatVersion = 2
+        plan.formatVersion = 3
         let data = try encodePlan(plan)
-        assertPlanError(try decodePlan(data, path: "x/plan.pb"), "version 2") { $0 == .unsupportedFormatVersion(path: "x/plan.pb", found: 2) }
-        // A version-2 file need not carry our trailer: still a version error, not a truncation.
-        assertPlanError(try decodePlan(data.prefix(data.count - 5)), "version 2 without trailer") {
-            $0 == .unsupportedFormatVersion(path: "plan.pb", found: 2)
+        assertPlanError(try decodePlan(data, path: "x/plan.pb"), "version 3") { $0 == .unsupportedFormatVersion(path: "x/plan.pb", found: 3) }
+        // A version-3 file need not carry our trailer: still a version error, not a truncation.
+        assertPlanError(try decodePlan(data.prefix(data.count - 5)), "version 3 without trailer") {
+            $0 == .unsupportedFormatVersion(path: "plan.pb", found: 3)
+        }
+        // Version 1 (f32 weights only) is still read; a block dtype in a version-1 file is not.
+        plan.formatVersion = 1
+        XCTAssertEqual(try decodePlan(try encodePlan(plan)).formatVersion, 1)
+        plan.tensors[0].dtype = .q8_0
+        assertPlanError(try decodePlan(try encodePlan(plan)), "q8_0 in version 1") {
+            $0 == .unknownDType(path: "plan.pb", tensor: plan.tensors[0].name, value: 7)
         }
     }
 
@@ -123,9 +130,9 @@ final class PlanCodecTests: XCTestCase {
         assertPlanError(try decodePlan(withTrailer(body + [0x4A, 0x02, 0x08, 99])), "kernel 99") {
             $0 == .unknownKernel(path: "plan.pb", step: plan.steps.count, value: 99)
         }
-        // field 5 (tensors) = Tensor { name: "x", dtype: 7 }.
-        assertPlanError(try decodePlan(withTrailer(body + [0x2A, 0x05, 0x0A, 0x01, 0x78, 0x10, 0x07])), "dtype 7") {
-            $0 == .unknownDType(path: "plan.pb", tensor: "x", value: 7)
+        // field 5 (tensors) = Tensor { name: "x", dtype: 99 }.
+        assertPlanError(try decodePlan(withTrailer(body + [0x2A, 0x05, 0x0A, 0x01, 0x78, 0x10, 99])), "dtype 99") {
+            $0 == .unknownDType(path: "plan.pb", tensor: "x", value: 99)
         }
         // A second field 3 (tokenizer) merges into the first: kinds (field 2, packed) gains [9].
         assertPlanError(try decodePlan(withTrailer(body + [0x1A, 0x03, 0x12, 0x01, 0x09])), "token kind 9") {

@@ -180,9 +180,9 @@ final class PlanDirectoryTests: XCTestCase {
             return false
         }
         var v2 = Toy.plan()
-        v2.formatVersion = 2
+        v2.formatVersion = 3
         try writeBytes([UInt8](try encodePlan(v2)), path)
-        assertPlanError(try PlanDirectory.read(root + "/model.pare"), "version 2") { $0 == .unsupportedFormatVersion(path: path, found: 2) }
+        assertPlanError(try PlanDirectory.read(root + "/model.pare"), "version 3") { $0 == .unsupportedFormatVersion(path: path, found: 3) }
         // A well-formed plan.pb that fails validation names the file.
         var invalid = Toy.plan()
         invalid.output = 0

@@ -83,10 +83,10 @@ final class PlanReaderCTests: XCTestCase {
         var flipped = good
         flipped[good.count / 2] ^= 0x04
         var v2 = plan
-        v2.formatVersion = 2
+        v2.formatVersion = 3
         let cases: [(String, [UInt8]?)] = [
             ("corrupt", flipped), ("truncated", Array(good.prefix(good.count - 3))), ("cut at a field", Array(good.dropLast(5))),
-            ("empty", []), ("text", Array("not a plan at all\n".utf8)), ("version 2", [UInt8](try encodePlan(v2))),
+            ("empty", []), ("text", Array("not a plan at all\n".utf8)), ("version 3", [UInt8](try encodePlan(v2))),
             ("missing", nil),
         ]
         for (name, bytes) in cases {
@@ -102,7 +102,7 @@ final class PlanReaderCTests: XCTestCase {
     func testListingFormat() {
         let listing = planListing(Toy.plan())
         let lines = listing.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        XCTAssertEqual(lines.first, "pare-plan format_version=1")
+        XCTAssertEqual(lines.first, "pare-plan format_version=2")
         XCTAssertEqual(lines.last, "", "ends with a newline")
         for expected in [
             "model name=\"toy-2x16\" architecture=\"llama\"",

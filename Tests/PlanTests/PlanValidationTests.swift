@@ -184,4 +184,65 @@ final class PlanValidationTests: XCTestCase {
             return false
         }
     }
+
+    func testMatrixPartsNormGainAndBlockTypes() throws {
+        // A valid rewrite: block 0's down projection [16, 24] as two parts of 8 rows, the second in q8_0 (24 is not a
+        // multiple of 32, so that one is rejected below), and a gain.
+        var plan = Toy.plan()
+        let i = 6
+        XCTAssertEqual(plan.steps[i].kernel, .linear)
+        let w = plan.steps[i].weights[0]
+        var top = plan.tensors[w], bottom = plan.tensors[w]
+        top.shape = [8, 24]
+        top.length = 8 * 24 * 4
+        bottom.shape = [8, 24]
+        bottom.length = 8 * 24 * 4
+        bottom.offset = top.offset + top.length // inside the original tensor's bytes
+        bottom.name += ".part1"
+        plan.tensors[w] = top
+        plan.tensors.append(bottom)
+        plan.steps[i].weights = [w, plan.tensors.count - 1] + plan.steps[i].weights.dropFirst()
+        plan.steps[i].matrixParts = 2
+        try plan.validate()
+
+        var bad = plan
+        bad.tensors[w].shape = [7, 24]
+        bad.tensors[w].length = 7 * 24 * 4
+        assertPlanError(try bad.validate(), "parts do not add up") {
+            if case .shapeMismatch(_, "linear", let d) = $0 { return d.contains("rows in all") }
+            return false
+        }
+        bad = plan
+        bad.tensors[bad.tensors.count - 1].dtype = .q8_0 // rows of 24: not whole blocks of 32
+        assertPlanError(try bad.validate(), "partial blocks") {
+            if case .tensorShape = $0 { return true }
+            return false
+        }
+        bad = plan
+        bad.steps[i].normGain = true // no eps on this step
+        assertPlanError(try bad.validate(), "gain without eps") {
+            if case .badAttribute(_, "linear", let d) = $0 { return d.contains("normGain") }
+            return false
+        }
+        bad = plan
+        bad.steps[step(bad, .add)].matrixParts = 2 // not a matrix kernel
+        assertPlanError(try bad.validate(), "parts on another kernel") {
+            if case .badAttribute = $0 { return true }
+            return false
+        }
+    }
+
+    func testVectorsMustBeF32() {
+        var plan = Toy.plan()
+        guard let n = plan.steps.firstIndex(where: { [.linear, .qkvRope].contains($0.kernel) && $0.weights.count == 2 }) else {
+            return XCTFail("the toy plan has no product with a bias")
+        }
+        let b = plan.steps[n].weights[1]
+        plan.tensors[b].dtype = .f16
+        plan.tensors[b].length /= 2
+        assertPlanError(try plan.validate(), "an f16 bias") {
+            if case .shapeMismatch(_, _, let d) = $0 { return d.contains("must be f32") }
+            return false
+        }
+    }
 }

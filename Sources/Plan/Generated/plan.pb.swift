@@ -8,10 +8,12 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The execution plan that `pare compile` writes as `plan.pb` and the runtime executes (format version 1).
+/// The execution plan that `pare compile` writes as `plan.pb` and the runtime executes (format version 2; readers
+/// also read version 1, whose plans are version 2 plans with float32 weights and one-part matrices only).
 ///
 /// A plan directory holds `plan.pb` (one serialized `Plan`) and the weight blob it names (`weights.bin`): every
-/// tensor's float32 values, little-endian, row-major, each tensor starting at a multiple of 64 bytes. Weights stay
+/// tensor's rows back to back in its element type (`DataType`), little-endian, each tensor starting at a multiple
+/// of 64 bytes. Weights stay
 /// out of this message because protobuf caps a message at 2 GB and because the blob is mmap'd in place.
 ///
 /// Optional scalars (presence matters) are one-field oneofs, `oneof optional_x { T x = N; }`: the same wire format
@@ -91,13 +93,38 @@ nonisolated enum Pare_Plan_V1_TokenKind: SwiftProtobuf.Enum, Swift.CaseIterable 
 
 }
 
-/// Element types of weight tensors.
+/// Element types of weight tensors. The block types are ggml's, bit for bit (a GGUF tensor's rows can be copied
+/// unchanged): a row of n elements is n / B blocks, B elements per block; the last dimension must be a multiple of B.
 nonisolated enum Pare_Plan_V1_DataType: SwiftProtobuf.Enum, Swift.CaseIterable {
   typealias RawValue = Int
   case unspecified // = 0
 
   /// IEEE-754 binary32, little-endian; 4 bytes per element.
   case f32 // = 1
+
+  /// IEEE-754 binary16, little-endian; 2 bytes per element.
+  case f16 // = 2
+
+  /// B = 32, 18 bytes: f16 d, 16 bytes of nibbles (element j low nibble of byte j, j + 16 high); (q - 8) * d.
+  case q40 // = 3
+
+  /// B = 32, 20 bytes: f16 d, f16 m, nibbles as Q4_0; q * d + m.
+  case q41 // = 4
+
+  /// B = 32, 22 bytes: f16 d, u32 fifth bits, nibbles as Q4_0; (q - 16) * d.
+  case q50 // = 5
+
+  /// B = 32, 24 bytes: f16 d, f16 m, u32 fifth bits, nibbles; q * d + m.
+  case q51 // = 6
+
+  /// B = 32, 34 bytes: f16 d, 32 signed bytes; q * d.
+  case q80 // = 7
+
+  /// B = 256, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins for 8 sub-blocks, 128 bytes of nibbles.
+  case q4K // = 8
+
+  /// B = 256, 210 bytes: 128 bytes low nibbles, 64 bytes high 2 bits, 16 signed scales, f16 d; d * scale * (q - 32).
+  case q6K // = 9
   case UNRECOGNIZED(Int)
 
   init() {
@@ -108,6 +135,14 @@ nonisolated enum Pare_Plan_V1_DataType: SwiftProtobuf.Enum, Swift.CaseIterable {
     switch rawValue {
     case 0: self = .unspecified
     case 1: self = .f32
+    case 2: self = .f16
+    case 3: self = .q40
+    case 4: self = .q41
+    case 5: self = .q50
+    case 6: self = .q51
+    case 7: self = .q80
+    case 8: self = .q4K
+    case 9: self = .q6K
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -116,6 +151,14 @@ nonisolated enum Pare_Plan_V1_DataType: SwiftProtobuf.Enum, Swift.CaseIterable {
     switch self {
     case .unspecified: return 0
     case .f32: return 1
+    case .f16: return 2
+    case .q40: return 3
+    case .q41: return 4
+    case .q50: return 5
+    case .q51: return 6
+    case .q80: return 7
+    case .q4K: return 8
+    case .q6K: return 9
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -124,6 +167,14 @@ nonisolated enum Pare_Plan_V1_DataType: SwiftProtobuf.Enum, Swift.CaseIterable {
   static let allCases: [Pare_Plan_V1_DataType] = [
     .unspecified,
     .f32,
+    .f16,
+    .q40,
+    .q41,
+    .q50,
+    .q51,
+    .q80,
+    .q4K,
+    .q6K,
   ]
 
 }
@@ -139,6 +190,10 @@ nonisolated enum Pare_Plan_V1_DataType: SwiftProtobuf.Enum, Swift.CaseIterable {
 ///   QKV_ROPE       inputs: x [in]              weights: W [(H+2K)d, in], b?     output [(H+2K)d]   eps?, heads, kv_heads, head_dim, theta
 ///   ATTENTION_QKV  inputs: qkv                 weights: none                    output [heads*d]   heads, kv_heads, head_dim, kv_slot
 ///   SWIGLU         inputs: x [in]              weights: W [2F, in] (gate; up)   output [F]         eps?, ffn
+/// The matrix W of LINEAR, QKV_ROPE and SWIGLU may be several tensors stacked by rows (`matrix_parts`, e.g. q and k
+/// in one block format, v in another), and with a folded norm (eps) may carry the norm's weight g [in] as the last
+/// weight (`norm_gain`): the product is then (x / rms(x) * g) W^T, the norm applied to the activation because
+/// folding g into W's columns would change blocks it must keep. Weights are listed as W parts..., b?, g?.
 nonisolated enum Pare_Plan_V1_Kernel: SwiftProtobuf.Enum, Swift.CaseIterable {
   typealias RawValue = Int
   case unspecified // = 0
@@ -219,7 +274,7 @@ nonisolated struct Pare_Plan_V1_Plan: @unchecked Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The format version; 1 for this file. A reader rejects any other version.
+  /// The format version; 2 for this file. A reader rejects versions it does not know (this one reads 1 and 2).
   var formatVersion: UInt32 {
     get {_storage._formatVersion}
     set {_uniqueStorage()._formatVersion = newValue}
@@ -528,7 +583,7 @@ nonisolated struct Pare_Plan_V1_Tensor: Sendable {
   /// Byte offset of the first element in the blob; a multiple of 64.
   var offset: Int64 = 0
 
-  /// Bytes: product(shape) * element size.
+  /// Bytes: product of all but the last dimension * the bytes of one row of the last dimension in `dtype`.
   var length: Int64 = 0
 
   /// CRC-32C (Castagnoli) of the tensor's `length` bytes.
@@ -657,6 +712,14 @@ nonisolated struct Pare_Plan_V1_Step: Sendable {
   /// FFN width F (floats), SWIGLU.
   var ffn: Int64 = 0
 
+  /// LINEAR, QKV_ROPE, SWIGLU: how many leading weights are parts of the matrix, stacked by rows in order
+  /// (0 is read as 1). Each part may have its own dtype.
+  var matrixParts: Int32 = 0
+
+  /// LINEAR, QKV_ROPE, SWIGLU with eps: the last weight is the folded norm's weight g [in], multiplied into the
+  /// normalised activation (not folded into the matrix).
+  var normGain: Bool = false
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// The IR block (layer) the step belongs to; absent outside blocks.
@@ -703,7 +766,7 @@ nonisolated extension Pare_Plan_V1_TokenKind: SwiftProtobuf._ProtoNameProviding 
 }
 
 nonisolated extension Pare_Plan_V1_DataType: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DATA_TYPE_UNSPECIFIED\0\u{1}DATA_TYPE_F32\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DATA_TYPE_UNSPECIFIED\0\u{1}DATA_TYPE_F32\0\u{1}DATA_TYPE_F16\0\u{1}DATA_TYPE_Q4_0\0\u{1}DATA_TYPE_Q4_1\0\u{1}DATA_TYPE_Q5_0\0\u{1}DATA_TYPE_Q5_1\0\u{1}DATA_TYPE_Q8_0\0\u{1}DATA_TYPE_Q4_K\0\u{1}DATA_TYPE_Q6_K\0")
 }
 
 nonisolated extension Pare_Plan_V1_Kernel: SwiftProtobuf._ProtoNameProviding {
@@ -1396,7 +1459,7 @@ nonisolated extension Pare_Plan_V1_KVLayer: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Pare_Plan_V1_Step: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Step"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kernel\0\u{1}block\0\u{1}inputs\0\u{1}weights\0\u{1}output\0\u{1}eps\0\u{1}heads\0\u{3}kv_heads\0\u{3}head_dim\0\u{1}theta\0\u{3}kv_slot\0\u{1}ffn\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kernel\0\u{1}block\0\u{1}inputs\0\u{1}weights\0\u{1}output\0\u{1}eps\0\u{1}heads\0\u{3}kv_heads\0\u{3}head_dim\0\u{1}theta\0\u{3}kv_slot\0\u{1}ffn\0\u{3}matrix_parts\0\u{3}norm_gain\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1430,6 +1493,8 @@ nonisolated extension Pare_Plan_V1_Step: SwiftProtobuf.Message, SwiftProtobuf._M
       case 10: try { try decoder.decodeSingularDoubleField(value: &self.theta) }()
       case 11: try { try decoder.decodeSingularInt64Field(value: &self.kvSlot) }()
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.ffn) }()
+      case 13: try { try decoder.decodeSingularInt32Field(value: &self.matrixParts) }()
+      case 14: try { try decoder.decodeSingularBoolField(value: &self.normGain) }()
       default: break
       }
     }
@@ -1476,6 +1541,12 @@ nonisolated extension Pare_Plan_V1_Step: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.ffn != 0 {
       try visitor.visitSingularInt64Field(value: self.ffn, fieldNumber: 12)
     }
+    if self.matrixParts != 0 {
+      try visitor.visitSingularInt32Field(value: self.matrixParts, fieldNumber: 13)
+    }
+    if self.normGain != false {
+      try visitor.visitSingularBoolField(value: self.normGain, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1492,6 +1563,8 @@ nonisolated extension Pare_Plan_V1_Step: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.theta != rhs.theta {return false}
     if lhs.kvSlot != rhs.kvSlot {return false}
     if lhs.ffn != rhs.ffn {return false}
+    if lhs.matrixParts != rhs.matrixParts {return false}
+    if lhs.normGain != rhs.normGain {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

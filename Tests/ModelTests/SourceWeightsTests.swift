@@ -1,0 +1,96 @@
+// Plans with the GGUF's own blocks (`--weights source`): the tensors are the checkpoint's bytes, bit for bit; the
+// plan is about the GGUF's size; and its logits stay close to the interpreter's on the same module (the only
+// difference is the 8-bit quantisation of activations, as llama.cpp makes it), measured as KL and top-1 agreement.
+import CKernels
+import Foundation
+import PareCheckpoint
+import PareFrontend
+import PareInterpreter
+import PareIR
+import PareLowering
+import ParePasses
+import ParePlan
+import PareRuntime
+import XCTest
+
+final class SourceWeightsTests: XCTestCase {
+    /// Lowers `module` with `--weights source` and writes the plan; returns the lowered plan's fallbacks.
+    @discardableResult
+    func compileSource(_ module: Module, of model: LoadedModel, to path: String) throws -> [(parameter: String, reason: String)] {
+        let (lowered, _) = try lower(module, store: model.store)
+        let blocks = try XCTUnwrap(GGUFBlocks(reader: model.reader))
+        let plan = try lowerToPlan(lowered, store: model.store,
+                                   options: LoweringOptions(pipeline: "none", lowering: loweringPipeline, pareVersion: "test", weights: .source),
+                                   raw: blocks)
+        _ = try PlanDirectory.write(plan.plan, to: path, tensorData: plan.data)
+        model.store.dropViews()
+        return plan.f32Fallbacks
+    }
+
+    /// KL(interpreter ‖ plan) per position over a code prompt, and top-1 agreement.
+    func fidelity(_ module: Module, _ model: LoadedModel, plan path: String) throws -> KLStatistics {
+        let (_, runtime) = try openPlan(path)
+        let ids = model.tokenizer.encode(RuntimeParityTests.prompt + String(repeating: RuntimeParityTests.prompt, count: 2))
+        let expected = try Interpreter(module: module, store: model.store).forward(ids)
+        let got = try runtime.makeSession(maxContext: ids.count).forward(ids, allLogits: true)
+        var acc = KLAccumulator(keep: nil)
+        let v = module.vocabulary.size
+        for r in 0..<ids.count { acc.add(before: expected.data[(r * v)..<((r + 1) * v)], after: got[(r * v)..<((r + 1) * v)]) }
+        model.store.dropViews()
+        return acc.statistics()
+    }
+
+    func checkModel(_ model: LoadedModel, name: String, file: String) throws {
+        let dir = try temporaryFolder("source-\(name)")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fallbacks = try compileSource(model.module, of: model, to: dir + "/plan.pare")
+        XCTAssertTrue(fallbacks.isEmpty, "\(name): a dense model keeps every row: \(fallbacks)")
+
+        // Every matrix tensor is the checkpoint's bytes: find each block tensor's rows in the GGUF tensor it came from.
+        let loaded = try PlanDirectory.read(dir + "/plan.pare")
+        let gguf = try XCTUnwrap(model.reader as? GGUFFile)
+        let blockTensors = loaded.plan.tensors.indices.filter { loaded.plan.tensors[$0].dtype != .f32 }
+        XCTAssertFalse(blockTensors.isEmpty)
+        var checked = 0
+        for i in blockTensors {
+            let t = loaded.plan.tensors[i]
+            // Single-part tensors named after an unstacked checkpoint tensor (e.g. blk.0.ffn_down.weight).
+            guard let source = model.module.parameter(t.name)?.source, source.shape == t.shape,
+                  model.module.parameter(t.name)?.views.isEmpty == true else { continue }
+            XCTAssertEqual(Array(loaded.tensorBytes(i)), Array(try gguf.rawBytes(source.tensor)), "\(t.name) is not the GGUF's bytes")
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 10, "\(name): too few tensors compared")
+        let ggufBytes = try FileManager.default.attributesOfItem(atPath: file)[.size] as! Int
+        XCTAssertLessThanOrEqual(Double(loaded.plan.weights.length), 1.05 * Double(ggufBytes), "\(name): plan weights against the GGUF")
+
+        let s = try fidelity(model.module, model, plan: dir + "/plan.pare")
+        print(String(format: "source blocks %@: weights %d bytes (GGUF %d), KL mean %.2e p99 %.2e max %.2e, top-1 %.4f over %d positions, kernels level %d",
+                     name, loaded.plan.weights.length, ggufBytes, s.mean, s.p99, s.max, s.top1Agreement, s.positions, pk_level()))
+        XCTAssertLessThan(s.mean, 0.01, "\(name): 8-bit activations moved the distribution too far")
+        XCTAssertGreaterThanOrEqual(s.top1Agreement, 0.95, name)
+    }
+
+    func testSmolLM2SourcePlanIsTheGGUFsBlocksAndAgreesWithTheInterpreter() throws {
+        try checkModel(try RealModels.smol(), name: "SmolLM2", file: Paths.smolGGUF)
+    }
+
+    func testQwenSourcePlanIsTheGGUFsBlocksAndAgreesWithTheInterpreter() throws {
+        try checkModel(try RealModels.qwen(), name: "Qwen2.5-Coder", file: Paths.qwenGGUF)
+    }
+
+    func testPrunedQwenSourcePlanKeepsBlocksAndFallsBackWhereColumnsAreCut() throws {
+        let model = try RealModels.qwen()
+        // Rows survive a layer removal; ffn-prune cuts the down projections' columns: those become f32.
+        let pruned = try PassManager(passes: try Pipeline(parsing: "layer-prune{remove=5},ffn-prune{drop=512,strategy=bottom}").resolve())
+            .run(model.module, context: PassContext(store: model.store, calibration: nil)).module
+        let dir = try temporaryFolder("source-pruned")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fallbacks = try compileSource(pruned, of: model, to: dir + "/plan.pare")
+        XCTAssertEqual(fallbacks.count, 23, "one down projection per remaining block: \(fallbacks.map(\.parameter))")
+        XCTAssertTrue(fallbacks.allSatisfy { $0.parameter.hasSuffix("ffn_down.weight") && $0.reason.contains("column") })
+        let s = try fidelity(pruned, model, plan: dir + "/plan.pare")
+        print(String(format: "source blocks, pruned Qwen: KL mean %.2e, top-1 %.4f", s.mean, s.top1Agreement))
+        XCTAssertLessThan(s.mean, 0.01)
+    }
+}
