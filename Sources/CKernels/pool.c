@@ -1,9 +1,12 @@
 // A persistent thread pool for matrix products: workers start once, on the first product worth splitting, and
-// wait for work by spinning briefly, then sleeping on a condition variable (so an idle runtime burns no CPU).
-// The calling thread works too. One product runs at a time; a second caller meanwhile runs its own serially.
+// wait for work by spinning briefly, then yielding, then sleeping on a condition variable (so an idle runtime burns
+// no CPU, and a busy machine's other processes get the core). The calling thread works too, and waits for the last
+// chunk the same way: a worker the OS has descheduled must be able to run on the caller's core. One product runs at
+// a time; a second caller meanwhile runs its own serially.
 #include "kernels_internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -30,13 +33,23 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_mutex_t busy; // held by the thread whose product the pool is running
+    pthread_cond_t done;  // signalled (under mu) when the last worker finishes and the caller sleeps
+    _Atomic int caller_sleeps;
     _Atomic uint64_t generation;
     _Atomic int64_t next;   // the next unclaimed chunk
     _Atomic int pending;    // workers not yet done with the current generation
     job_t job;
     int workers;            // threads besides the caller
     _Atomic int started;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+/// Spins, then yields, then gives up: returns 1 while the caller should keep polling without sleeping.
+static inline int keep_polling(int *spins) {
+    int n = ++*spins;
+    if (n < 2000) { PAUSE(); return 1; }
+    if (n < 2100) { sched_yield(); return 1; }
+    return 0;
+}
 
 static _Atomic int configured_threads = 0;
 static pthread_once_t start_once = PTHREAD_ONCE_INIT;
@@ -85,7 +98,7 @@ static void *worker(void *arg) {
     for (;;) {
         int spins = 0;
         while (atomic_load_explicit(&pool.generation, memory_order_acquire) == seen) {
-            if (++spins < 20000) { PAUSE(); continue; }
+            if (keep_polling(&spins)) continue;
             pthread_mutex_lock(&pool.mu);
             while (atomic_load_explicit(&pool.generation, memory_order_acquire) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
             pthread_mutex_unlock(&pool.mu);
@@ -93,7 +106,11 @@ static void *worker(void *arg) {
         seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
         job_t j = pool.job;
         work(&j);
-        atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+        if (atomic_fetch_sub(&pool.pending, 1) == 1 && atomic_load(&pool.caller_sleeps)) {
+            pthread_mutex_lock(&pool.mu);
+            pthread_cond_broadcast(&pool.done);
+            pthread_mutex_unlock(&pool.mu);
+        }
     }
     return NULL;
 }
@@ -138,6 +155,14 @@ void pk_matmul(int type, const void *w, int64_t n, int64_t rows,
     pthread_mutex_unlock(&pool.mu);
     job_t j = pool.job;
     work(&j);
-    while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) PAUSE();
+    int spins = 0;
+    while (atomic_load(&pool.pending) > 0) {
+        if (keep_polling(&spins)) continue;
+        atomic_store(&pool.caller_sleeps, 1);
+        pthread_mutex_lock(&pool.mu);
+        while (atomic_load(&pool.pending) > 0) pthread_cond_wait(&pool.done, &pool.mu);
+        pthread_mutex_unlock(&pool.mu);
+        atomic_store(&pool.caller_sleeps, 0);
+    }
     pthread_mutex_unlock(&pool.busy);
 }

@@ -109,4 +109,14 @@ struct Program {
     var swigluWidth: Int
     /// Per `ActivationKind`: the largest quantised activation row (bytes) a kernel-path product reads.
     var activationBytes: [Int]
+
+    /// True when some matrix product runs on BLAS (an f32 matrix), not on the C kernels.
+    var usesBLASMatrices: Bool {
+        instructions.contains {
+            switch $0 {
+            case .linear(_, let m, _), .qkvRope(_, let m, _, _, _, _, _), .swiglu(_, let m, _, _): return m.weight != nil
+            default: return false
+            }
+        }
+    }
 }

@@ -1,4 +1,6 @@
 // The plan runtime: checks an execution plan against its weights once, owns the arena, and makes sessions.
+import CBLAS
+import Foundation
 import ParePlan
 
 /// Executes an `ExecutionPlan` over its weight blob. Checking happens once, here; running does no lookups.
@@ -45,6 +47,11 @@ public final class PlanRuntime {
             try AlignedFloats(count: maxRows * (($0 + 3) / 4), what: "quantised activations")
         }
         activationScratch = activationBuffers.map { UnsafeMutableRawPointer($0.pointer) }
+        // A plan whose matrices all run on the C kernels (which use every core) leaves BLAS only attention's small
+        // products: BLAS threads would then compete with the kernels' threads for the same cores.
+        if !program.usesBLASMatrices && ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
+            openblas_set_num_threads(1)
+        }
         self.weights = weights
         self.keepAlive = keepAlive
     }
