@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "CCRC32C", path: "Sources/CCRC32C"),
         // Weight kernels in C: products on ggml block formats (AVX2/FMA/F16C when the CPU has them, portable C
         // otherwise), activation quantisation, row dequantisation, and the thread pool products run on.
-        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "CKernels", dependencies: ["CBLAS"], path: "Sources/CKernels"),
         // protobuf-c (Debian libprotobuf-c-dev), for the C plan reader.
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
                        providers: [.apt(["libprotobuf-c-dev"])]),

@@ -376,6 +376,14 @@ void pk_matmul_rows(int type, const void *w, int64_t n, int64_t r0, int64_t r1,
 // ---- Dequantisation (portable; used for embedding rows, not in hot loops) ----
 
 void pk_dequantize_row(int type, const void *src, float *dst, int64_t n) {
+    if (type >= 0 && type < 16 && table()->dequant[type]) {
+        table()->dequant[type](src, dst, n);
+        return;
+    }
+    pk_dequantize_row_portable(type, src, dst, n);
+}
+
+void pk_dequantize_row_portable(int type, const void *src, float *dst, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     switch (type) {
     case PK_F32: memcpy(dst, src, (size_t)n * 4); return;

@@ -292,6 +292,37 @@ AVX2 static void quant256(const float *x, const float *gain, float scale, int64_
     }
 }
 
+/// 32 signed bytes times d, stored as 32 floats.
+AVX2 static inline void store_scaled(__m256i q, float d, float *dst) {
+    __m256 dv = _mm256_set1_ps(d);
+    __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    _mm256_storeu_ps(dst, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
+    _mm256_storeu_ps(dst + 8, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+    _mm256_storeu_ps(dst + 16, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
+    _mm256_storeu_ps(dst + 24, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+}
+
+AVX2 static void dequant_q8_0(const void *src, float *dst, int64_t n) {
+    const uint8_t *b = (const uint8_t *)src;
+    for (int64_t i = 0; i < n / 32; i++, b += 34, dst += 32) store_scaled(_mm256_loadu_si256((const __m256i *)(b + 2)), h16(b), dst);
+}
+
+AVX2 static void dequant_q5_0(const void *src, float *dst, int64_t n) {
+    const uint8_t *b = (const uint8_t *)src;
+    const __m256i f0 = _mm256_set1_epi8((char)0xf0);
+    for (int64_t i = 0; i < n / 32; i++, b += 22, dst += 32) {
+        uint32_t qh;
+        __builtin_memcpy(&qh, b + 2, 4);
+        store_scaled(_mm256_or_si256(nibbles32(b + 6), _mm256_and_si256(bytes_from_bits(~qh), f0)), h16(b), dst);
+    }
+}
+
+AVX2 static void dequant_q4_0(const void *src, float *dst, int64_t n) {
+    const uint8_t *b = (const uint8_t *)src;
+    const __m256i eight = _mm256_set1_epi8(8);
+    for (int64_t i = 0; i < n / 32; i++, b += 18, dst += 32) store_scaled(_mm256_sub_epi8(nibbles32(b + 2), eight), h16(b), dst);
+}
+
 const pk_table pk_avx2_table = {
     .dot = {
         [PK_F16] = dot_f16, [PK_Q4_0] = dot_q4_0, [PK_Q4_1] = dot_q4_1, [PK_Q5_0] = dot_q5_0, [PK_Q5_1] = dot_q5_1,
@@ -300,6 +331,7 @@ const pk_table pk_avx2_table = {
     .quant32 = quant32,
     .quant256 = quant256,
     .f16_to_f32 = f16_to_f32,
+    .dequant = {[PK_Q8_0] = dequant_q8_0, [PK_Q5_0] = dequant_q5_0, [PK_Q4_0] = dequant_q4_0},
 };
 
 #endif

@@ -31,7 +31,12 @@ typedef struct {
     pk_quant_fn quant32;
     pk_quant_fn quant256;
     void (*f16_to_f32)(const uint16_t *src, float *dst, int64_t n);
+    /// Row dequantisation (n elements) per type; NULL: the portable one.
+    void (*dequant[16])(const void *src, float *dst, int64_t n);
 } pk_table;
+
+/// The portable row dequantisation (the definition).
+void pk_dequantize_row_portable(int type, const void *src, float *dst, int64_t n);
 
 extern const pk_table pk_portable_table;
 extern const pk_table pk_avx2_table;

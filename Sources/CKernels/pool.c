@@ -5,6 +5,7 @@
 // a time; a second caller meanwhile runs its own serially.
 #include "kernels_internal.h"
 
+#include <cblas.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -17,7 +18,9 @@
 #define PAUSE() ((void)0)
 #endif
 
-typedef struct {
+typedef struct job job_t;
+struct job {
+    void (*run)(const job_t *j, int64_t r0, int64_t r1);
     int type;
     const void *w;
     int64_t n, rows;
@@ -27,7 +30,9 @@ typedef struct {
     float *y;
     int64_t y_stride;
     int64_t chunk;
-} job_t;
+    const float *xf; // pk_matmul_f32: float activations, row stride ldx
+    int64_t ldx;
+};
 
 static struct {
     pthread_mutex_t mu;
@@ -88,7 +93,7 @@ static void work(const job_t *j) {
         int64_t r0 = c * j->chunk;
         if (r0 >= j->rows) return;
         int64_t r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
-        pk_matmul_rows(j->type, j->w, j->n, r0, r1, j->act, j->act_stride, j->m, j->y, j->y_stride);
+        j->run(j, r0, r1);
     }
 }
 
@@ -129,31 +134,57 @@ static void start_workers(void) {
     atomic_store(&pool.started, 1);
 }
 
-void pk_matmul(int type, const void *w, int64_t n, int64_t rows,
-               const void *act, size_t act_stride, int64_t m, float *y, int64_t y_stride) {
-    // Below about 64k multiply-adds a product is done before a worker would wake.
+static void run_rows(const job_t *j, int64_t r0, int64_t r1) {
+    pk_matmul_rows(j->type, j->w, j->n, r0, r1, j->act, j->act_stride, j->m, j->y, j->y_stride);
+}
+
+/// Rows per tile of the prefill path: dequantised to float32 in a per-thread buffer, then one sgemm.
+enum { TILE = 32 };
+
+static void run_f32_tiles(const job_t *j, int64_t r0, int64_t r1) {
+    static _Thread_local float *tile = NULL;
+    static _Thread_local int64_t tile_n = 0;
+    if (tile_n < j->n) {
+        free(tile);
+        tile = malloc((size_t)TILE * (size_t)j->n * sizeof(float));
+        tile_n = tile ? j->n : 0;
+        if (!tile) return; // leaves y unwritten; allocation of a few hundred KB failing is not recoverable here
+    }
+    size_t rb = pk_row_bytes(j->type, j->n);
+    for (int64_t t = r0; t < r1; t += TILE) {
+        int64_t k = r1 - t < TILE ? r1 - t : TILE;
+        for (int64_t r = 0; r < k; r++) pk_dequantize_row(j->type, (const char *)j->w + (size_t)(t + r) * rb, tile + r * j->n, j->n);
+        // Y[m, k] (columns t.. of y) = X[m, n] * Tile[k, n]^T
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->m, (int)k, (int)j->n, 1.0f, j->xf, (int)j->ldx,
+                    tile, (int)j->n, 0.0f, j->y + t, (int)j->y_stride);
+    }
+}
+
+/// Runs `j` over its rows on the pool (the caller included), or on the caller alone when not worth it.
+static void dispatch(job_t j, int worth_splitting) {
     int threads = pk_threads();
-    if (threads <= 1 || rows < 2 || rows * n * m < 65536 || pthread_mutex_trylock(&pool.busy) != 0) {
-        pk_matmul_rows(type, w, n, 0, rows, act, act_stride, m, y, y_stride);
+    if (threads <= 1 || !worth_splitting || pthread_mutex_trylock(&pool.busy) != 0) {
+        j.run(&j, 0, j.rows);
         return;
     }
     pthread_once(&start_once, start_workers);
     if (pool.workers == 0) {
         pthread_mutex_unlock(&pool.busy);
-        pk_matmul_rows(type, w, n, 0, rows, act, act_stride, m, y, y_stride);
+        j.run(&j, 0, j.rows);
         return;
     }
     // Chunks: about 8 per thread, so a thread slowed by another process does not hold everyone up.
-    int64_t chunk = rows / (8 * (int64_t)(pool.workers + 1));
-    if (chunk < 4) chunk = 4;
-    pool.job = (job_t){type, w, n, rows, act, act_stride, m, y, y_stride, chunk};
+    if (j.chunk == 0) {
+        j.chunk = j.rows / (8 * (int64_t)(pool.workers + 1));
+        if (j.chunk < 4) j.chunk = 4;
+    }
+    pool.job = j;
     atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.pending, pool.workers, memory_order_relaxed);
     pthread_mutex_lock(&pool.mu);
     atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
     pthread_cond_broadcast(&pool.cv);
     pthread_mutex_unlock(&pool.mu);
-    job_t j = pool.job;
     work(&j);
     int spins = 0;
     while (atomic_load(&pool.pending) > 0) {
@@ -165,4 +196,20 @@ void pk_matmul(int type, const void *w, int64_t n, int64_t rows,
         atomic_store(&pool.caller_sleeps, 0);
     }
     pthread_mutex_unlock(&pool.busy);
+}
+
+void pk_matmul(int type, const void *w, int64_t n, int64_t rows,
+               const void *act, size_t act_stride, int64_t m, float *y, int64_t y_stride) {
+    job_t j = {.run = run_rows, .type = type, .w = w, .n = n, .rows = rows, .act = act, .act_stride = act_stride,
+               .m = m, .y = y, .y_stride = y_stride};
+    // Below about 64k multiply-adds a product is done before a worker would wake.
+    dispatch(j, rows >= 2 && rows * n * m >= 65536);
+}
+
+void pk_matmul_f32(int type, const void *w, int64_t n, int64_t rows, const float *x, int64_t m, int64_t ldx,
+                   float *y, int64_t ldy) {
+    if (pk_row_bytes(type, n) == 0) return;
+    job_t j = {.run = run_f32_tiles, .type = type, .w = w, .n = n, .rows = rows, .m = m, .y = y, .y_stride = ldy,
+               .xf = x, .ldx = ldx, .chunk = TILE};
+    dispatch(j, rows > TILE);
 }

@@ -6,9 +6,14 @@ enum MatrixKernels {
     /// y[r] = (s_r * x[r] ⊙ g) W^T + b for rows first..<first+count, s_r = 1/sqrt(mean(x[r]^2) + eps) when a norm
     /// was folded in, else 1; g the kept-apart norm gain, else 1. x `[rows, in]`, y `[rows, out]`, disjoint.
     /// `scratch[kind]` holds `count` quantised activation rows for the kernel path.
-    static func product(x: Rows, _ m: MatrixOperand, y: Rows, first: Int, count: Int, scratch: [UnsafeMutableRawPointer]) {
+    static func product(x: Rows, _ m: MatrixOperand, y: Rows, first: Int, count: Int, scratch: [UnsafeMutableRawPointer],
+                        floats: UnsafeMutablePointer<Float>, dequantizeFrom: Int = prefillRows) {
         guard let weight = m.weight else {
-            quantizedProduct(x: x, m, y: y, first: first, count: count, scratch: scratch)
+            if count >= dequantizeFrom {
+                dequantizedProduct(x: x, m, y: y, first: first, count: count, scratch: floats)
+            } else {
+                quantizedProduct(x: x, m, y: y, first: first, count: count, scratch: scratch)
+            }
             return
         }
         let k = m.inWidth, n = m.outWidth
@@ -29,6 +34,33 @@ enum MatrixKernels {
             }
         } else if let b = m.bias {
             for r in first..<first + count { addInPlace(y.row(r), b, n) }
+        }
+    }
+
+    /// From this many rows on (prefill), block weights are dequantised in tiles and multiplied by sgemm with float
+    /// activations, so prompt logits match the interpreter's; a single row (decode) quantises its activation to
+    /// 8 bits and uses integer dot products, as llama.cpp does.
+    static let prefillRows = 2
+
+    /// The prefill path: x scaled (norm, gain) into `scratch` `[count, in]`, then each part's tiles by sgemm.
+    private static func dequantizedProduct(x: Rows, _ m: MatrixOperand, y: Rows, first: Int, count: Int,
+                                           scratch: UnsafeMutablePointer<Float>) {
+        let k = m.inWidth
+        for r in 0..<count {
+            let xr = x.row(first + r), out = scratch + r * k
+            let scale = m.normEps.map { inverseRMS(xr, k, eps: $0) } ?? 1
+            if let g = m.gain {
+                for i in 0..<k { out[i] = xr[i] * scale * g[i] }
+            } else {
+                for i in 0..<k { out[i] = xr[i] * scale }
+            }
+        }
+        for part in m.parts {
+            pk_matmul_f32(part.type, part.base, Int64(k), Int64(part.rows), scratch, Int64(count), Int64(k),
+                          y.row(first) + part.rowOffset, Int64(y.stride))
+        }
+        if let b = m.bias {
+            for r in first..<first + count { addInPlace(y.row(r), b, m.outWidth) }
         }
     }
 

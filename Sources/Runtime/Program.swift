@@ -110,6 +110,17 @@ struct Program {
     /// Per `ActivationKind`: the largest quantised activation row (bytes) a kernel-path product reads.
     var activationBytes: [Int]
 
+    /// The widest input of a kernel-path product (floats), for the prefill scratch; 0 when there is none.
+    var kernelInputWidth: Int {
+        instructions.reduce(0) { w, i in
+            switch i {
+            case .linear(_, let m, _), .qkvRope(_, let m, _, _, _, _, _), .swiglu(_, let m, _, _):
+                return m.weight == nil ? max(w, m.inWidth) : w
+            default: return w
+            }
+        }
+    }
+
     /// True when some matrix product runs on BLAS (an f32 matrix), not on the C kernels.
     var usesBLASMatrices: Bool {
         instructions.contains {

@@ -18,6 +18,11 @@ public final class PlanRuntime {
     /// Per `ActivationKind`: `[maxRows, program.activationBytes[kind]]` bytes of quantised activations.
     let activationBuffers: [AlignedFloats]
     let activationScratch: [UnsafeMutableRawPointer]
+    /// Rows from which block-weight products use float activations (dequantised tiles and sgemm): 2 by default,
+    /// 1 with `exactProducts` (decode too: slower, but every logit as the interpreter computes it).
+    let dequantizeFrom: Int
+    /// `[maxRows, widest kernel-path input]` floats: prefill's scaled activations for sgemm.
+    let prefillScratch: AlignedFloats
     /// The blob the program's weight pointers point into.
     let weights: UnsafeRawBufferPointer
     /// Owns the blob memory (e.g. an mmap) for the runtime's lifetime.
@@ -28,7 +33,10 @@ public final class PlanRuntime {
     /// - Parameters:
     ///   - weights: the blob; tensor i starts at `weights.baseAddress + plan.tensors[i].offset`, row-major in its dtype.
     ///   - keepAlive: an object that owns the blob memory, retained for the runtime's lifetime.
-    public init(plan: ExecutionPlan, weights: UnsafeRawBufferPointer, keepAlive: AnyObject? = nil) throws {
+    ///   - exactProducts: block-weight products always with float activations, decode included (by default a single
+    ///     row quantises its activation to 8 bits and uses integer dot products, as llama.cpp does).
+    public init(plan: ExecutionPlan, weights: UnsafeRawBufferPointer, keepAlive: AnyObject? = nil, exactProducts: Bool = false) throws {
+        dequantizeFrom = exactProducts ? 1 : MatrixKernels.prefillRows
         try PlanTables.checkModel(plan)
         try PlanTables.checkTensors(plan, weights: weights)
         try PlanTables.checkBuffers(plan)
@@ -47,6 +55,7 @@ public final class PlanRuntime {
             try AlignedFloats(count: maxRows * (($0 + 3) / 4), what: "quantised activations")
         }
         activationScratch = activationBuffers.map { UnsafeMutableRawPointer($0.pointer) }
+        prefillScratch = try AlignedFloats(count: maxRows * program.kernelInputWidth, what: "prefill activations")
         // A plan whose matrices all run on the C kernels (which use every core) leaves BLAS only attention's small
         // products: BLAS threads would then compete with the kernels' threads for the same cores.
         if !program.usesBLASMatrices && ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {

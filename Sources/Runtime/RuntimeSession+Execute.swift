@@ -41,7 +41,8 @@ extension RuntimeSession {
         case let .rmsNorm(x, weight, eps, out, width):
             for r in rows { Elementwise.rmsNorm(x.row(r), weight: weight, eps: eps, out.row(r), width) }
         case let .linear(x, matrix, out):
-            MatrixKernels.product(x: x, matrix, y: out, first: first, count: count, scratch: runtime.activationScratch)
+            MatrixKernels.product(x: x, matrix, y: out, first: first, count: count, scratch: runtime.activationScratch,
+                                  floats: runtime.prefillScratch.pointer, dequantizeFrom: runtime.dequantizeFrom)
         case let .rope(x, out, heads, headDim, table):
             for r in rows { runtime.ropeTables.rotate(x.row(r), out.row(r), heads: heads, headDim: headDim, table: table, row: r) }
         case let .attention(operands):
@@ -54,7 +55,8 @@ extension RuntimeSession {
         case let .add(a, b, out, width):
             Elementwise.add(a.row(first), b.row(first), out.row(first), count * width)
         case let .qkvRope(x, matrix, out, heads, kvHeads, headDim, table):
-            MatrixKernels.product(x: x, matrix, y: out, first: first, count: count, scratch: runtime.activationScratch)
+            MatrixKernels.product(x: x, matrix, y: out, first: first, count: count, scratch: runtime.activationScratch,
+                                  floats: runtime.prefillScratch.pointer, dequantizeFrom: runtime.dequantizeFrom)
             let tables = runtime.ropeTables
             for r in rows {
                 let q = out.row(r), k = q + heads * headDim
@@ -63,7 +65,8 @@ extension RuntimeSession {
             }
         case let .swiglu(x, matrix, out, ffn):
             let scratch = Rows(base: runtime.swigluScratch.pointer, stride: 2 * ffn)
-            MatrixKernels.product(x: x, matrix, y: scratch, first: first, count: count, scratch: runtime.activationScratch)
+            MatrixKernels.product(x: x, matrix, y: scratch, first: first, count: count, scratch: runtime.activationScratch,
+                                  floats: runtime.prefillScratch.pointer, dequantizeFrom: runtime.dequantizeFrom)
             for r in rows { Elementwise.swiglu(gate: scratch.row(r), up: scratch.row(r) + ffn, out.row(r), ffn) }
         }
     }

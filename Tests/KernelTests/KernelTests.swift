@@ -87,7 +87,10 @@ final class KernelTests: XCTestCase {
                 let bytes = randomMatrix(type, halves: halves, rows: 1, n: n, rng: &rng)
                 var expected = [Float](repeating: 0, count: n)
                 try bytes.withUnsafeBytes { b in try expected.withUnsafeMutableBufferPointer { try GGMLDequantizer.dequantize(ggml, b, into: $0) } }
-                XCTAssertEqual(dequantize(type, bytes, count: n), expected, "\(ggml.name), \(n) elements")
+                for level in levels {
+                    _ = pk_set_level(level)
+                    XCTAssertEqual(dequantize(type, bytes, count: n), expected, "\(ggml.name), \(n) elements, level \(level)")
+                }
             }
         }
     }
@@ -237,5 +240,28 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(pk_row_bytes(Int32(PK_F16), 7), 14)
         XCTAssertEqual(pk_supported(13), 0) // Q5_K: not (yet) a kernel format
         XCTAssertEqual(pk_row_bytes(13, 256), 0)
+    }
+
+    func testDequantisedTileProductIsTheFloatProduct() {
+        // The prefill path: tiles of dequantised rows times float activations (sgemm), on the pool.
+        var rng = SplitMix(state: 8)
+        for (type, ggml, halves) in formats {
+            let n = 3 * Int(pk_block_elems(type)), rows = 77, m = 5 // rows: two whole tiles of 32 and a partial one
+            let w = randomMatrix(type, halves: halves, rows: rows, n: n, rng: &rng)
+            let wf = dequantize(type, w, count: rows * n)
+            let x = (0..<(m * n)).map { _ in rng.unit() }
+            var y = [Float](repeating: .nan, count: m * rows)
+            w.withUnsafeBytes { pk_matmul_f32(type, $0.baseAddress, Int64(n), Int64(rows), x, Int64(m), Int64(n), &y, Int64(rows)) }
+            for i in 0..<m {
+                for r in 0..<rows {
+                    var exact = 0.0, magnitude = 0.0
+                    for k in 0..<n {
+                        exact += Double(wf[r * n + k]) * Double(x[i * n + k])
+                        magnitude += abs(Double(wf[r * n + k]) * Double(x[i * n + k]))
+                    }
+                    XCTAssertEqual(Double(y[i * rows + r]), exact, accuracy: 1e-5 * magnitude + 1e-7, "\(ggml.name) row \(r) activation \(i)")
+                }
+            }
+        }
     }
 }

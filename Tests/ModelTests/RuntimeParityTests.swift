@@ -33,9 +33,9 @@ func compilePlan(_ module: Module, of model: LoadedModel, to path: String, pipel
 }
 
 /// A plan read back and ready to run.
-func openPlan(_ path: String) throws -> (LoadedPlan, PlanRuntime) {
+func openPlan(_ path: String, exact: Bool = false) throws -> (LoadedPlan, PlanRuntime) {
     let loaded = try PlanDirectory.read(path)
-    return (loaded, try PlanRuntime(plan: loaded.plan, weights: loaded.weights, keepAlive: loaded))
+    return (loaded, try PlanRuntime(plan: loaded.plan, weights: loaded.weights, keepAlive: loaded, exactProducts: exact))
 }
 
 final class RuntimeParityTests: XCTestCase {
@@ -89,29 +89,6 @@ final class RuntimeParityTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try compilePlan(model.module, of: model, to: dir + "/qwen.pare")
         try checkReferences(plan: dir + "/qwen.pare", reference: Paths.qwenReference, model: model, label: "Qwen2.5-Coder dense plan")
-    }
-
-    /// The transformers references through the runtime, judged by the same checker as the interpreter's parity.
-    func checkReferences(plan path: String, reference dir: String, model: LoadedModel, label: String) throws {
-        let ref = try ReferenceFile.load(try Paths.require(dir))
-        let (loaded, runtime) = try openPlan(path)
-        let tokenizer = try makeTokenizer(loaded.plan.tokenizer)
-        let vocab = loaded.plan.model.vocabSize
-        let stop = Set(loaded.plan.tokenizer.specials.filter { ["eos", "eot"].contains($0.role) }.map(\.id))
-        var failures = 0
-        print("parity \(label):")
-        for (i, c) in ref.cases.enumerated() {
-            let ids = tokenizer.encode(c.prompt)
-            let logits = try runtime.makeSession(maxContext: ids.count).forward(ids, allLogits: true)
-            let rows = (0..<ids.count).map { Array(logits[($0 * vocab)..<(($0 + 1) * vocab)]) }
-            let greedy = try PareRuntime.generate(try runtime.makeSession(maxContext: ids.count + c.greedy_ids.count + 1), prompt: ids,
-                                                  maxTokens: max(c.greedy_ids.count, 1), sampling: .greedy, stop: stop) { _ in }
-            let r = compare("  case \(i) \(c.prompt.prefix(24).debugDescription)", c,
-                            Observed(ids: ids, logits: rows, greedy: greedy, greedyText: tokenizer.decode(greedy)))
-            print(r.line)
-            if !r.ok { failures += 1 }
-        }
-        XCTAssertEqual(failures, 0, "\(label): \(failures) of \(ref.cases.count) cases NOT OK (see the report above)")
     }
 
     func testPrunedQwenPlanMatchesThePrunedModule() throws {
@@ -168,5 +145,30 @@ final class RuntimeParityTests: XCTestCase {
         let run = try PareCLI.runTool("pare-plan-dump", [dir + "/a.pare"])
         XCTAssertEqual(run.status, 0, run.summary)
         XCTAssertEqual(run.out, planListing(loaded.plan))
+    }
+}
+
+extension XCTestCase {
+    /// The transformers references through the runtime, judged by the same checker as the interpreter's parity.
+    func checkReferences(plan path: String, reference dir: String, model: LoadedModel, label: String, exact: Bool = false) throws {
+        let ref = try ReferenceFile.load(try Paths.require(dir))
+        let (loaded, runtime) = try openPlan(path, exact: exact)
+        let tokenizer = try makeTokenizer(loaded.plan.tokenizer)
+        let vocab = loaded.plan.model.vocabSize
+        let stop = Set(loaded.plan.tokenizer.specials.filter { ["eos", "eot"].contains($0.role) }.map(\.id))
+        var failures = 0
+        print("parity \(label):")
+        for (i, c) in ref.cases.enumerated() {
+            let ids = tokenizer.encode(c.prompt)
+            let logits = try runtime.makeSession(maxContext: ids.count).forward(ids, allLogits: true)
+            let rows = (0..<ids.count).map { Array(logits[($0 * vocab)..<(($0 + 1) * vocab)]) }
+            let greedy = try PareRuntime.generate(try runtime.makeSession(maxContext: ids.count + c.greedy_ids.count + 1), prompt: ids,
+                                                  maxTokens: max(c.greedy_ids.count, 1), sampling: .greedy, stop: stop) { _ in }
+            let r = compare("  case \(i) \(c.prompt.prefix(24).debugDescription)", c,
+                            Observed(ids: ids, logits: rows, greedy: greedy, greedyText: tokenizer.decode(greedy)))
+            print(r.line)
+            if !r.ok { failures += 1 }
+        }
+        XCTAssertEqual(failures, 0, "\(label): \(failures) of \(ref.cases.count) cases NOT OK (see the report above)")
     }
 }

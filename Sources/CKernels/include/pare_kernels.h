@@ -57,6 +57,12 @@ void pk_matmul_rows(int type, const void *w, int64_t n, int64_t r0, int64_t r1,
 void pk_matmul(int type, const void *w, int64_t n, int64_t rows,
                const void *act, size_t act_stride, int64_t m, float *y, int64_t y_stride);
 
+/// `y[i * ldy + r] = dot(dequantised row r of w, x[i * ldx ...])` for all `rows` and `m` float activation rows:
+/// the prefill path. Tiles of weight rows are dequantised to float32 and multiplied with BLAS sgemm, tiles split
+/// across the thread pool (each sgemm single-threaded). Exact up to float rounding (no activation quantisation).
+void pk_matmul_f32(int type, const void *w, int64_t n, int64_t rows, const float *x, int64_t m, int64_t ldx,
+                   float *y, int64_t ldy);
+
 /// Dequantises one row of `n` elements to float32.
 void pk_dequantize_row(int type, const void *src, float *dst, int64_t n);
 
