@@ -16,7 +16,7 @@
 #   HELDOUT=FILE        held-out text of `pare kl` (default: data/heldout/code.txt, else data/heldout/mixed.txt,
 #                       else data/calibration/code.txt with a warning: then KL is not held out from pruning)
 #   KL_SAMPLES=32 KL_LENGTH=128   windows x tokens of `pare kl` (4096 positions; about 1.5-3 min per row on Qwen)
-#   DEFAULT=paper       the row of the chosen default pipeline; CHAT_ROWS (default: dense, paper, DEFAULT) also
+#   DEFAULT=vocab-mass-999  the row of the chosen default pipeline (defaultRecipe); CHAT_ROWS (default: dense, paper, DEFAULT) also
 #                       get the chat protocol
 #   SCRATCH=DIR         a trial run: every output (per-row JSON, results, plans, table, plots) goes under DIR and
 #                       docs/ is left alone. Without it, a MODEL other than the default is refused (docs/ holds Qwen's
@@ -59,7 +59,7 @@ rel() { case "$1" in "$root"/*) printf '%s' "${1#"$root"/}" ;; *) printf '%s' "$
 
 default_model="$cache/models/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf"
 model="$(rel "${MODEL:-$default_model}")"
-default_row="${DEFAULT:-paper}"
+default_row="${DEFAULT:-vocab-mass-999}"
 chat_rows="${CHAT_ROWS:-dense paper $default_row}"
 kl_samples="${KL_SAMPLES:-32}"
 kl_length="${KL_LENGTH:-128}"

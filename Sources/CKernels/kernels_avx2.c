@@ -323,6 +323,35 @@ AVX2 static void dequant_q4_0(const void *src, float *dst, int64_t n) {
     for (int64_t i = 0; i < n / 32; i++, b += 18, dst += 32) store_scaled(_mm256_sub_epi8(nibbles32(b + 2), eight), h16(b), dst);
 }
 
+/// 32 unsigned bytes times d minus m, stored as 32 floats.
+AVX2 static inline void store_affine(__m256i q, float d, float m, float *dst) {
+    __m256 dv = _mm256_set1_ps(d), mv = _mm256_set1_ps(m);
+    __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    _mm256_storeu_ps(dst, _mm256_sub_ps(_mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo))), mv));
+    _mm256_storeu_ps(dst + 8, _mm256_sub_ps(_mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)))), mv));
+    _mm256_storeu_ps(dst + 16, _mm256_sub_ps(_mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi))), mv));
+    _mm256_storeu_ps(dst + 24, _mm256_sub_ps(_mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)))), mv));
+}
+
+AVX2 static void dequant_q4_k(const void *src, float *dst, int64_t n) {
+    const uint8_t *b = (const uint8_t *)src;
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    for (int64_t i = 0; i < n / 256; i++, b += 144, dst += 256) {
+        const uint8_t *sc = b + 4;
+        float d = h16(b), dmin = h16(b + 2);
+        for (int c = 0; c < 4; c++) {
+            int j = 2 * c, s1, m1, s2, m2;
+            if (j < 4) { s1 = sc[j] & 63; m1 = sc[j + 4] & 63; } else { s1 = (sc[j + 4] & 0x0f) | (sc[j - 4] >> 6) << 4; m1 = (sc[j + 4] >> 4) | (sc[j] >> 6) << 4; }
+            j++;
+            if (j < 4) { s2 = sc[j] & 63; m2 = sc[j + 4] & 63; } else { s2 = (sc[j + 4] & 0x0f) | (sc[j - 4] >> 6) << 4; m2 = (sc[j + 4] >> 4) | (sc[j] >> 6) << 4; }
+            __m256i q = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * c));
+            // As the portable code: d * scale * q - dmin * min, in that order of float operations.
+            store_affine(_mm256_and_si256(q, m4), d * s1, dmin * m1, dst + 64 * c);
+            store_affine(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), d * s2, dmin * m2, dst + 64 * c + 32);
+        }
+    }
+}
+
 const pk_table pk_avx2_table = {
     .dot = {
         [PK_F16] = dot_f16, [PK_Q4_0] = dot_q4_0, [PK_Q4_1] = dot_q4_1, [PK_Q5_0] = dot_q5_0, [PK_Q5_1] = dot_q5_1,
@@ -331,7 +360,7 @@ const pk_table pk_avx2_table = {
     .quant32 = quant32,
     .quant256 = quant256,
     .f16_to_f32 = f16_to_f32,
-    .dequant = {[PK_Q8_0] = dequant_q8_0, [PK_Q5_0] = dequant_q5_0, [PK_Q4_0] = dequant_q4_0},
+    .dequant = {[PK_Q8_0] = dequant_q8_0, [PK_Q5_0] = dequant_q5_0, [PK_Q4_0] = dequant_q4_0, [PK_Q4_K] = dequant_q4_k},
 };
 
 #endif

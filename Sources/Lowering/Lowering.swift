@@ -56,9 +56,7 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
     guard diagnostics.isEmpty else { throw LoweringError.invalidModule(diagnostics.map(\.description).joined(separator: "\n")) }
     guard let bpe = m.vocabulary.bpe else { throw LoweringError.noTokenizer(model: m.name) }
 
-    if options.weights == .source && raw == nil {
-        throw LoweringError.badOption("--weights source needs a GGUF checkpoint (its blocks are copied); this source has none: use --weights f32")
-    }
+    // `source` on a checkpoint without blocks (safetensors) is its own storage, float: every tensor f32.
     let byName = Dictionary(m.parameters.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     let sourceRows = raw.map { SourceRows(raw: $0, parameters: byName) }
 

@@ -10,7 +10,8 @@ import ParePlan
 public enum WeightFormat: String, CaseIterable, Sendable {
     /// Every tensor float32 (the reference: the runtime then computes as the interpreter does).
     case f32
-    /// Matrices in the checkpoint's own block format where whole rows survive (else f32); vectors f32.
+    /// Matrices in the checkpoint's own block format where whole rows survive (else f32); vectors f32. A checkpoint
+    /// without blocks (Hugging Face safetensors) gives f32 throughout.
     case source
 }
 

@@ -5,6 +5,7 @@ import Foundation
 import PareEval
 import PareFrontend
 import PareIR
+import PareLowering
 import ParePlan
 
 struct Eval: ParsableCommand {
@@ -78,6 +79,9 @@ struct EvalHumanEval: ParsableCommand {
 
     @Option(help: ArgumentHelp("Pruning pipeline for a MODEL that is not yet a plan ('none': compile it as it is).", valueName: "pipeline"))
     var passes = "none"
+
+    @Option(help: ArgumentHelp("How a MODEL that is not yet a plan stores its matrices (as `pare compile --weights`).", valueName: "f32|source"))
+    var weights: WeightFormat = Compile.defaultWeights
 
     @Flag(help: "Discard existing results files instead of continuing them.")
     var restart = false
@@ -168,14 +172,14 @@ struct EvalHumanEval: ParsableCommand {
         let source = absolutePath(model)
         // The content: a file's SHA-256, or a Hugging Face directory's digest over config and weights.
         let identity = try detectFormat(source) == .huggingFace ? try huggingFaceDigest(source) : try sha256Hex(file: source)
-        let key = Data([identity, source, passes, pareVersion].joined(separator: "\n").utf8).withUnsafeBytes(sha256Hex).prefix(16)
+        let key = Data([identity, source, passes, weights.rawValue, pareVersion].joined(separator: "\n").utf8).withUnsafeBytes(sha256Hex).prefix(16)
         let dir = planCacheDirectory() + "/\(resultName(model))-\(key).pare"
         if isPlan(dir), (try? PlanDirectory.read(dir, verifyChecksums: false)) != nil {
             note("pare eval: using the plan compiled earlier from \(model): \(dir)")
             return dir
         }
-        note("pare eval: compiling \(model) (--passes \(passes)) into \(dir)")
-        let compile = try Compile.parse([model, "--passes", passes, "-o", dir])
+        note("pare eval: compiling \(model) (--passes \(passes), --weights \(weights.rawValue)) into \(dir)")
+        let compile = try Compile.parse([model, "--passes", passes, "--weights", weights.rawValue, "-o", dir])
         try compile.run()
         return dir
     }

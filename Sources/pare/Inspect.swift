@@ -99,7 +99,9 @@ struct Inspect: ParsableCommand {
                 + t.specials.map { "\($0.role)=\($0.id)" }.joined(separator: " "))
             out.append("  shape        hidden \(p.model.hidden), vocabulary \(p.model.vocabSize), \(p.kvLayers.count) blocks "
                 + "[\(p.kvLayers.map { String($0.block) }.joined(separator: " "))], max context \(p.model.maxContext)")
-            out.append("  weights      \(p.tensors.count) tensors, \(bytes(p.weights.length)) in \(p.weights.file) (f32, 64-byte aligned)"
+            let byDType = Dictionary(p.tensors.map { ($0.dtype.rawValue, ($0.length, 1)) }, uniquingKeysWith: { ($0.0 + $1.0, $0.1 + $1.1) })
+            let dtypes = byDType.sorted { $0.value.0 > $1.value.0 }.map { "\($0.key) \($0.value.1) (\(bytes($0.value.0)))" }.joined(separator: ", ")
+            out.append("  weights      \(p.tensors.count) tensors, \(bytes(p.weights.length)) in \(p.weights.file), 64-byte aligned: \(dtypes)"
                 + (verify ? ", checksums and sha256 verified" : "") + "\n               sha256 \(p.weights.sha256)")
             out.append("  arena        \(p.buffers.count) buffers in \(p.arena.rowFloats) floats/row = \(bytes(p.arena.bytes(rows: p.model.maxRows))) "
                 + "for \(p.model.maxRows) rows; without reuse \(p.arena.noReuseRowFloats) floats/row = "
@@ -107,10 +109,10 @@ struct Inspect: ParsableCommand {
                 + String(format: " (%.1fx smaller)", Double(p.arena.noReuseRowFloats) / Double(max(p.arena.rowFloats, 1))))
             out.append("  kv cache     \(bytes(kv)) per position (keys + values, f32); \(bytes(kv * p.model.maxContext)) at the full context")
             out.append("")
-            out.append("tensors (name, shape, bytes, offset, crc32c):")
+            out.append("tensors (name, dtype, shape, bytes, offset, crc32c):")
             for x in p.tensors {
                 let shape = "[" + x.shape.map(String.init).joined(separator: ", ") + "]"
-                out.append("  " + pad(x.name, 36) + " " + pad(shape, 14) + " " + pad(bytes(x.length), 10, left: true) + " @"
+                out.append("  " + pad(x.name, 36) + " " + pad(x.dtype.rawValue, 5) + " " + pad(shape, 14) + " " + pad(bytes(x.length), 10, left: true) + " @"
                     + pad(String(x.offset), 11) + " " + String(format: "%08x", x.checksum))
             }
             out.append("")

@@ -18,7 +18,7 @@ struct Pare: ParsableCommand {
               pare generate qwen.gguf --prompt 'def fib(n):' --max-tokens 64
               pare opt qwen.gguf --passes 'layer-prune{count=3},ffn-prune{drop=256}' --kl-budget 0.5 -o small.pir
               pare kl qwen.gguf small.pir --json         # KL(original ‖ pruned) on calibration code
-              pare compile qwen.gguf -o small.pare       # prune (the paper's recipe), lower, write a plan
+              pare compile qwen.gguf -o small.pare       # prune (the default recipe), lower, write a plan
               pare inspect small.pare                    # the plan: provenance, weights, arena, steps
               pare run small.pare --prompt 'def fib(n):' # generate with the runtime
               pare bench small.pare --json               # prefill and decode tokens/s, load, peak RSS

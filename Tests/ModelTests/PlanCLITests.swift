@@ -12,7 +12,9 @@ final class PlanCLITests: XCTestCase {
         if let c = Self.compiled { return c.plan }
         let dir = try TempDir(prefix: "pare-plan-cli")
         let plan = dir.file("smol.pare")
-        let r = try PareCLI.run(["compile", try Paths.require(Paths.smolGGUF), "--passes", "none", "--max-rows", "8", "-o", plan, "--json"])
+        // f32 weights: these tests hold the runtime to the interpreter token for token (a source-blocks plan decodes
+        // with 8-bit activations; SourceWeightsTests measure what that costs).
+        let r = try PareCLI.run(["compile", try Paths.require(Paths.smolGGUF), "--passes", "none", "--weights", "f32", "--max-rows", "8", "-o", plan, "--json"])
         XCTAssertEqual(r.status, 0, r.summary)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.summary)
         XCTAssertEqual(report["steps"] as? Int, 30 * 7 + 2)
