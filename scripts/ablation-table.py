@@ -3,7 +3,8 @@
 
 Reads RESULTS/ablation/NAME.{row,kl,report}.json and RESULTS/humaneval/NAME-{codex,chat}.jsonl, and computes per
 row: HumanEval pass@1 (codex; chat where present), its share of the dense row's, the exact McNemar p against dense
-(the same test as `pare eval compare`), KL mean and top-1 agreement against dense on held-out code, total and block
+(the same test as `pare eval compare`; a row is compared with the dense row of the same plan weights, f32 or the GGUF's
+own blocks, so that a change of arithmetic is never read as an effect of pruning), KL mean and top-1 agreement against dense on held-out code, total and block
 parameters, the share of dense block parameters removed, artifact size and decode tokens/s. Also the Spearman rank
 correlation between KL mean and codex pass@1 across the rows: the paper's premise (KL predicts what pruning costs).
 
@@ -179,14 +180,23 @@ def load_rows(results):
     if len(models) != 1:
         raise AblationError(f"rows of different models in {rows_dir}: {sorted(map(str, models))}: one study per folder")
     model = models.pop()
-    dense = [r for r in rows if r.get("pipeline") == "none"]
-    if len(dense) != 1:
-        raise AblationError(f"{rows_dir}: need exactly one dense row (pipeline none), found {len(dense)}")
+    weights_of = lambda r: r.get("weights") or "f32"  # rows recorded before plans had other weights are f32
+    dense_by_weights = {}
+    for r in rows:
+        if r.get("pipeline") == "none":
+            if weights_of(r) in dense_by_weights:
+                raise AblationError(f"{rows_dir}: two dense rows (pipeline none) with weights {weights_of(r)}: "
+                                    f"{dense_by_weights[weights_of(r)]['row']} and {r['row']}")
+            dense_by_weights[weights_of(r)] = r
+    for r in rows:
+        if weights_of(r) not in dense_by_weights:
+            raise AblationError(f"{rows_dir}: row {r['row']} has weights {weights_of(r)} but no dense row (pipeline none) "
+                                f"has: declare one, it is what the row is compared with")
 
     out = []
     for r in rows:
         name, base = r["row"], os.path.join(rows_dir, r["row"])
-        row = {"row": name, "pipeline": r["pipeline"], "dense": r["pipeline"] == "none"}
+        row = {"row": name, "pipeline": r["pipeline"], "weights": weights_of(r), "dense": r["pipeline"] == "none"}
         rep_path = base + ".report.json"
         if os.path.exists(rep_path):
             plans = load_json(rep_path).get("plans")
@@ -222,9 +232,11 @@ def load_rows(results):
                                   "header": header}
         out.append(row)
 
-    d = next(r for r in out if r["dense"])
+    dense_row = {r["weights"]: r for r in out if r["dense"]}
     # Rows are compared with dense only when they were run the same way: same data, limits, harness and problem set.
     for row in out:
+        d = dense_row[row["weights"]]
+        row["dense_row"] = d["row"]
         for proto in ("codex", "chat"):
             if proto in row and proto in d:
                 for field in ("data_sha256", "max_tokens", "timeout_seconds", "memory_mb", "harness"):
@@ -236,6 +248,7 @@ def load_rows(results):
                     print(f"warning: {row[proto]['results']}: {row[proto]['problems']} problems, dense has {d[proto]['problems']}: "
                           "an interrupted run? run scripts/ablation.sh again to finish it", file=sys.stderr)
     for row in out:
+        d = dense_row[row["weights"]]
         if "parameters_blocks" in row and "parameters_blocks" in d:
             row["blocks_removed_fraction"] = 1 - row["parameters_blocks"] / d["parameters_blocks"]
             row["parameters_removed_fraction"] = 1 - row["parameters_total"] / d["parameters_total"]
@@ -257,9 +270,16 @@ def correlation(rows):
     # Rows that prune the vocabulary are left out: `pare kl` reads both models with the dense tokenization and
     # renormalises over the kept tokens, so it is blind to what re-tokenization costs (their held-out loss per byte,
     # from the pass manager's held-out check, is in NAME.opt.json).
-    both = [r for r in rows if "kl_mean" in r and "codex" in r and "vocab-prune" not in r.get("pipeline", "")]
+    # A pipeline measured under two weights has one KL (`pare kl` runs the interpreter on the module): it counts once,
+    # its first row in declared order, so a twin does not pass for a second observation.
+    both, seen = [], set()
+    for r in rows:
+        if "kl_mean" in r and "codex" in r and "vocab-prune" not in r.get("pipeline", "") and r["pipeline"] not in seen:
+            seen.add(r["pipeline"])
+            both.append(r)
     result = {"x": "kl_mean", "y": "codex pass@1",
-              "note": "rows that prune the vocabulary are left out: their KL is measured over kept tokens only"}
+              "note": "rows that prune the vocabulary are left out: their KL is measured over kept tokens only; "
+                      "a pipeline measured under two weights counts once"}
     for key, sel in (("all_rows", both), ("pruned_rows", [r for r in both if not r["dense"]])):
         try:
             s = spearman([r["kl_mean"] for r in sel], [r["codex"]["pass_at_1"] for r in sel])
@@ -281,9 +301,9 @@ def pass_cell(e):
 
 
 def markdown(model, rows, corr, default, where="docs/results"):
-    L = ["| row | pipeline | pass@1 (codex) | of dense | McNemar p | pass@1 (chat) | KL mean | top-1 | parameters "
+    L = ["| row | pipeline | weights | pass@1 (codex) | of dense | McNemar p | pass@1 (chat) | KL mean | top-1 | parameters "
          "| block parameters | blocks removed | artifact | decode tok/s |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     dagger = False
     for r in rows:
         c, ch = r.get("codex"), r.get("chat")
@@ -309,8 +329,12 @@ def markdown(model, rows, corr, default, where="docs/results"):
         removed = "" if r["dense"] or "blocks_removed_fraction" not in r else pct(r["blocks_removed_fraction"])
         art = f"{r['artifact_bytes'] / 1e6:,.0f} MB" if "artifact_bytes" in r else "-"
         dec = f"{r['decode_tokens_per_second']:.1f}" if r.get("decode_tokens_per_second") is not None else "-"
-        L.append(f"| {name} | `{r['pipeline']}` | {codex} | {share} | {p} | {chat} | {kl} | {top1} | {m('parameters_total')} "
+        L.append(f"| {name} | `{r['pipeline']}` | {r['weights']} | {codex} | {share} | {p} | {chat} | {kl} | {top1} | {m('parameters_total')} "
                  f"| {m('parameters_blocks')} | {removed} | {art} | {dec} |")
+    L.append("")
+    L.append("Weights: `f32`, a float32 plan; `source`, the GGUF's own blocks where whole rows survive (`pare compile "
+             "--weights source`). Each row's share, McNemar p and block parameters removed are against the dense row of "
+             "the same weights (" + ", ".join(f"{w}: {r['row']}" for w, r in sorted({r['weights']: r for r in rows if r['dense']}.items())) + ").")
     L.append("")
     if dagger:
         masses = ", ".join(f"{r['row']} {pct(r['kl_removed_mass'])}" for r in rows if r.get("kl_removed_mass", 0) > 0)
@@ -432,10 +456,13 @@ def self_test():
             print(f"SKIP   cross-check against pare eval compare: no {pare} (swift build -c release)")
 
         # A whole synthetic study: three rows, the figures the table derives.
-        def row(name, order, pipeline, blocks, kl=None, model="m.gguf", passed=None, chat=None):
+        def row(name, order, pipeline, blocks, kl=None, model="m.gguf", passed=None, chat=None, weights=None):
             d = os.path.join(tmp, "ablation")
             os.makedirs(d, exist_ok=True)
-            json.dump({"row": name, "pipeline": pipeline, "order": order, "model": model}, open(f"{d}/{name}.row.json", "w"))
+            r = {"row": name, "pipeline": pipeline, "order": order, "model": model}
+            if weights:
+                r["weights"] = weights
+            json.dump(r, open(f"{d}/{name}.row.json", "w"))
             json.dump({"plans": [{"parameters_total": blocks + 100, "parameters_blocks": blocks, "blocks": 4,
                                   "artifact_bytes": 4 * (blocks + 100), "decode_tokens_per_second": 10.0}]},
                       open(f"{d}/{name}.report.json", "w"))
@@ -490,6 +517,26 @@ def self_test():
         rejects("a results file cut short", lambda: build(tmp, "b"))
         results_file("c", [True, False, True])
         check("the repaired study builds again", len(build(tmp, "b")["rows"]) == 4)
+
+        # Two weights: a source row is compared with the source dense row, never with the f32 one.
+        row("dense-s", 5, "none", 1000, passed=[True] * 4 + [False] * 6, weights="source")
+        row("a-s", 6, "layer-prune{count=1}", 900, kl=0.1, passed=[True] * 5 + [False] * 5, weights="source")
+        t = build(tmp, "b")
+        by = {r["row"]: r for r in t["rows"]}
+        check("a source row against the source dense row: +1 -0, share 5/4", by["a-s"]["dense_row"] == "dense-s"
+              and (by["a-s"]["codex"]["gained"], by["a-s"]["codex"]["lost"]) == (1, 0)
+              and abs(by["a-s"]["codex"]["share_of_dense"] - 5 / 4) < 1e-12, str(by["a-s"]))
+        check("an f32 row still against the f32 dense row", by["a"]["dense_row"] == "dense")
+        md = markdown(t["model"], t["rows"], t["kl_vs_pass1"], "b")
+        check("the table names each weights' dense row", "f32: dense, source: dense-s" in md, md)
+        check("twins count once in the correlation", t["kl_vs_pass1"]["all_rows"]["rows"] == ["dense", "a", "b", "c"],
+              str(t["kl_vs_pass1"]["all_rows"]))
+        row("dense-s2", 7, "none", 1000, passed=[True] * 10, weights="source")
+        rejects("two dense rows of the same weights", lambda: build(tmp, "b"))
+        os.remove(f"{tmp}/ablation/dense-s2.row.json")
+        os.remove(f"{tmp}/ablation/dense-s.row.json")
+        rejects("a source row without a source dense row", lambda: build(tmp, "b"))
+        os.remove(f"{tmp}/ablation/a-s.row.json")
         os.remove(f"{tmp}/ablation/dense.row.json")
         rejects("a study without its dense row", lambda: build(tmp, "b"))
 

@@ -16,8 +16,8 @@
 #   HELDOUT=FILE        held-out text of `pare kl` (default: data/heldout/code.txt, else data/heldout/mixed.txt,
 #                       else data/calibration/code.txt with a warning: then KL is not held out from pruning)
 #   KL_SAMPLES=32 KL_LENGTH=128   windows x tokens of `pare kl` (4096 positions; about 1.5-3 min per row on Qwen)
-#   DEFAULT=vocab-mass-999  the row of the chosen default pipeline (defaultRecipe); CHAT_ROWS (default: dense, paper, DEFAULT) also
-#                       get the chat protocol
+#   DEFAULT=vocab-mass-999-source  the row of the chosen default pipeline (defaultRecipe, compiled as `pare compile`
+#                       does by default); CHAT_ROWS (default: dense-source, paper-source, DEFAULT) also get the chat protocol
 #   SCRATCH=DIR         a trial run: every output (per-row JSON, results, plans, table, plots) goes under DIR and
 #                       docs/ is left alone. Without it, a MODEL other than the default is refused (docs/ holds Qwen's
 #                       data), unless ALLOW_OTHER_MODEL=1.
@@ -31,9 +31,12 @@
 #     EVAL_ARGS='--limit 3' scripts/ablation.sh
 set -euo pipefail
 
-# ---- The rows, declared once: NAME=PIPELINE ('none' is the dense model). ----
+# ---- The rows, declared once: NAME=PIPELINE[@WEIGHTS] ('none' is the dense model). WEIGHTS is `pare compile
+# --weights` (f32 when not given: the study began before plans could carry the GGUF's blocks). A row is compared with
+# the dense row of the same weights, so arithmetic (f32 against the GGUF's blocks) never passes for a pruning effect.
 declared_rows='
 dense=none
+dense-source=none@source
 vocab=vocab-prune
 vocab-mass=vocab-prune{select=mass}
 vocab-mass-997=vocab-prune{select=mass,mass=0.997,min-count=2}
@@ -48,6 +51,13 @@ vocab+ffn-256=vocab-prune,ffn-prune{drop=256}
 vocab+layer-3=vocab-prune,layer-prune{count=3}
 layer-3+ffn-256=layer-prune{count=3},ffn-prune{drop=256}
 paper=vocab-prune,layer-prune{count=3},ffn-prune{drop=256}
+vocab-mass-999-source=vocab-prune{select=mass,mass=0.999,mass-samples=24,min-count=2}@source
+vocab-source=vocab-prune@source
+vocab-mass-999+ffn-128-source=vocab-prune{select=mass,mass=0.999,mass-samples=24,min-count=2},ffn-prune{drop=128}@source
+vocab+ffn-256-source=vocab-prune,ffn-prune{drop=256}@source
+vocab+layer-3-source=vocab-prune,layer-prune{count=3}@source
+layer-3+ffn-256-source=layer-prune{count=3},ffn-prune{drop=256}@source
+paper-source=vocab-prune,layer-prune{count=3},ffn-prune{drop=256}@source
 '
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,8 +69,8 @@ rel() { case "$1" in "$root"/*) printf '%s' "${1#"$root"/}" ;; *) printf '%s' "$
 
 default_model="$cache/models/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf"
 model="$(rel "${MODEL:-$default_model}")"
-default_row="${DEFAULT:-vocab-mass-999}"
-chat_rows="${CHAT_ROWS:-dense paper $default_row}"
+default_row="${DEFAULT:-vocab-mass-999-source}"
+chat_rows="${CHAT_ROWS:-dense-source paper-source $default_row}"
 kl_samples="${KL_SAMPLES:-32}"
 kl_length="${KL_LENGTH:-128}"
 read -r -a eval_args <<< "${EVAL_ARGS:-}"
@@ -81,7 +91,9 @@ rows_dir="$results/ablation"
 
 # Declared rows, as "name pipeline" lines.
 all_rows="$(printf '%s\n' "$declared_rows" | sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' -e 's/=/ /')"
-pipeline_of() { printf '%s\n' "$all_rows" | awk -v n="$1" '$1 == n { print $2; f = 1 } END { exit !f }'; }
+spec_of() { printf '%s\n' "$all_rows" | awk -v n="$1" '$1 == n { print $2; f = 1 } END { exit !f }'; }
+pipeline_of() { local s; s="$(spec_of "$1")" || return 1; printf '%s\n' "${s%@*}"; }
+weights_of() { local s; s="$(spec_of "$1")" || return 1; case "$s" in *@*) printf '%s\n' "${s##*@}" ;; *) echo f32 ;; esac; }
 order_of() { printf '%s\n' "$all_rows" | awk -v n="$1" '$1 == n { print NR - 1 }'; }
 selected="${ROWS:-$(printf '%s\n' "$all_rows" | cut -d' ' -f1 | tr '\n' ' ')}"
 for r in $selected; do pipeline_of "$r" >/dev/null || die "ROWS names '$r', which is not declared in $0"; done
@@ -171,30 +183,43 @@ skip() { say "  $1: done earlier ($2), skipped"; }
 ran=()
 for name in $selected; do
   pipeline="$(pipeline_of "$name")"
+  weights="$(weights_of "$name")"
   if missing="$(unsupported "$pipeline")"; then
     say "== $name: SKIPPED: $pipeline needs $missing, which this pare does not list (\`pare passes\`)"
     continue
   fi
   ran+=("$name")
-  say "== $name: $pipeline ($model)"
+  say "== $name: $pipeline, weights $weights ($model)"
   t_row=$SECONDS
-  printf '{"row": "%s", "pipeline": "%s", "order": %s, "model": "%s", "heldout": "%s", "kl_samples": %s, "kl_length": %s}\n' \
-    "$name" "$pipeline" "$(order_of "$name")" "$model" "$heldout" "$kl_samples" "$kl_length" > "$rows_dir/$name.row.json"
+  printf '{"row": "%s", "pipeline": "%s", "weights": "%s", "order": %s, "model": "%s", "heldout": "%s", "kl_samples": %s, "kl_length": %s}\n' \
+    "$name" "$pipeline" "$weights" "$(order_of "$name")" "$model" "$heldout" "$kl_samples" "$kl_length" > "$rows_dir/$name.row.json"
   pir="$out/$name.pir" plan="$out/$name.pare" j="$rows_dir/$name"
   if [ "$pipeline" = none ]; then
     source_model="$model"
   else
     source_model="$pir"
+    twin=""  # a row of the same pipeline under other weights: its .pir is this row's .pir
+    for other in $(printf '%s\n' "$all_rows" | cut -d' ' -f1); do
+      if [ "$other" != "$name" ] && [ "$(pipeline_of "$other")" = "$pipeline" ] && [ -f "$out/$other.pir" ] \
+         && json_ok "$rows_dir/$other.opt.json" pipeline "$pipeline" model "$model" && newer "$out/$other.pir" "$model"; then
+        twin="$other"; break
+      fi
+    done
     if [ -f "$pir" ] && json_ok "$j.opt.json" pipeline "$pipeline" model "$model" && newer "$pir" "$model"; then
       skip "opt" "$pir"
+    elif [ -n "$twin" ]; then
+      cp -p "$out/$twin.pir" "$pir.part" && mv "$pir.part" "$pir"
+      cp -p "$rows_dir/$twin.opt.json" "$j.opt.json"
+      say "  opt: the same pipeline as row $twin: its .pir and opt.json are copied"
     else
       step "opt --passes '$pipeline'" "$j.opt.json" run opt "$model" --passes "$pipeline" -o "$pir" --json
     fi
   fi
-  if [ -f "$plan/plan.pb" ] && json_ok "$j.compile.json" && newer "$j.compile.json" "$source_model" && newer "$plan/plan.pb" "$source_model"; then
+  weights_check=(); if [ "$weights" != f32 ]; then weights_check=(weights "$weights"); fi  # older f32 rows predate the key
+  if [ -f "$plan/plan.pb" ] && json_ok "$j.compile.json" "${weights_check[@]}" && newer "$j.compile.json" "$source_model" && newer "$plan/plan.pb" "$source_model"; then
     skip "compile" "$plan"
   else
-    step "compile" "$j.compile.json" run compile "$source_model" --passes none -o "$plan" --json
+    step "compile" "$j.compile.json" run compile "$source_model" --passes none --weights "$weights" -o "$plan" --json
   fi
   if [ "$pipeline" = none ]; then
     say "  kl: the dense model against itself is 0 by definition, not measured"

@@ -88,17 +88,22 @@ def main():
             y = 100 * r["codex"]["pass_at_1"]
             if math.isnan(x):
                 continue
+            src = r.get("weights", "f32") != "f32"  # the GGUF's own blocks: a triangle, f32: a circle
             if r["dense"]:
-                ax.scatter([x], [y], marker="*", s=160, color="black", zorder=3, label="dense")
+                ax.scatter([x], [y], marker="*", s=160, color="gray" if src else "black", zorder=3,
+                           label=f"dense ({r.get('weights', 'f32')})")
             else:
-                ax.scatter([x], [y], s=30, color="tab:blue", zorder=3)
+                ax.scatter([x], [y], s=30, marker="^" if src else "o", color="tab:green" if src else "tab:blue",
+                           zorder=3, label="weights: GGUF blocks (source)" if src else "weights: f32")
             label(x, y, r["row"])
         ax.axhline(100 * 0.97 * d1, color="tab:red", linestyle="--", linewidth=1, label="97% of dense pass@1")
         ax.set_xlabel(f"{what} removed, % of dense")
+        handles, names = ax.get_legend_handles_labels()
+        ax._pare_legend = {n: h for h, n in zip(handles, names)}  # one entry per label
         ax.set_title(f"pass@1 against {what} removed")
         ax.grid(True, linewidth=0.3)
     pass_axis(axes[0], [100 * r["codex"]["pass_at_1"] for r in rows], n)
-    axes[0].legend(loc="lower left")
+    axes[0].legend(axes[0]._pare_legend.values(), axes[0]._pare_legend.keys(), loc="lower left")
     fig.suptitle(model)
     fig.tight_layout()
     save(fig, os.path.join(a.out_dir, "ablation-pass1.png"))
