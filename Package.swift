@@ -46,7 +46,7 @@ let package = Package(
         // Byte-level BPE tokenizer over the IR's vocabulary.
         .target(name: "PareTokenizer", dependencies: ["PareIR"], path: "Sources/Tokenizer", swiftSettings: release),
         // The reference interpreter: the definition of the IR's meaning (float32, OpenBLAS).
-        .target(name: "PareInterpreter", dependencies: ["PareIR", "CBLAS"], path: "Sources/Interpreter", swiftSettings: release),
+        .target(name: "PareInterpreter", dependencies: ["PareIR", "CBLAS", "CKernels"], path: "Sources/Interpreter", swiftSettings: release),
         // Lifting: checkpoint -> IR module; parameter materialisation for the interpreter.
         .target(name: "PareFrontend",
                 dependencies: ["PareIR", "PareCheckpoint", "PareTokenizer", "PareInterpreter", "ParePasses", "CSHA256"],

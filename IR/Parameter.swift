@@ -31,12 +31,21 @@ public enum ParameterView: Sendable, Hashable {
     case appendRows(String, rows: Int)
     /// Multiply column j by element j of a vector parameter: an RMS norm's weight folded into the product after it.
     case scaleCols(String)
+    /// Round every row through a block format (`f16`, `q8_0`, `q4_0`, `q4_1`): the values become exactly those a
+    /// plan storing the matrix in that format holds (encoded as ggml's reference quantisers do, then decoded).
+    /// The `quantize` pass adds it; lowering writes the matrix in that format. Rows must be whole blocks.
+    case quantize(String)
+
+    /// The formats `quantize(...)` takes, with the elements per block a row's length must be a multiple of.
+    public static let quantizeFormats: [String: Int] = ["f16": 1, "q8_0": 32, "q4_0": 32, "q4_1": 32]
+    /// Bits per weight of each `quantize(...)` format, scales included.
+    public static let quantizeBits: [String: Double] = ["f16": 16, "q8_0": 8.5, "q4_0": 4.5, "q4_1": 5]
 
     /// The parameters this view reads (besides the tensor it applies to).
     public var references: [String] {
         switch self {
         case .appendRows(let p, _), .scaleCols(let p): return [p]
-        case .rows, .cols, .unpermuteRoPE: return []
+        case .rows, .cols, .unpermuteRoPE, .quantize: return []
         }
     }
 
@@ -57,6 +66,9 @@ public enum ParameterView: Sendable, Hashable {
             return [shape[0] + rows] + shape.dropFirst()
         case .scaleCols:
             guard !shape.isEmpty else { return nil }
+            return shape
+        case .quantize(let format):
+            guard shape.count == 2, let block = Self.quantizeFormats[format], shape[1] % block == 0 else { return nil }
             return shape
         }
     }

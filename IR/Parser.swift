@@ -418,7 +418,7 @@ private struct IRParser {
         var views: [ParameterView] = []
         while try accept("|") {
             let at = here
-            let v = try identifier("a view: rows(...), cols(...), unpermute_rope(heads = N), append_rows(@p, rows = N) or scale_cols(@p)")
+            let v = try identifier("a view: rows(...), cols(...), unpermute_rope(heads = N), append_rows(@p, rows = N), scale_cols(@p) or quantize(FORMAT)")
             try expect("(", "after '\(v)'")
             switch v {
             case "rows": views.append(.rows(try indexList()))
@@ -435,8 +435,15 @@ private struct IRParser {
                 views.append(.appendRows(other, rows: try nonNegative("the number of appended rows")))
             case "scale_cols":
                 views.append(.scaleCols(try symbol("the vector parameter that scales the columns, e.g. @blk.0.attn_norm.weight")))
+            case "quantize":
+                let fmtAt = here
+                let f = try key("a block format: \(ParameterView.quantizeFormats.keys.sorted().joined(separator: ", "))")
+                guard ParameterView.quantizeFormats[f] != nil else {
+                    throw fail(.unexpectedToken, "quantize(\(f)): unknown format; expected one of \(ParameterView.quantizeFormats.keys.sorted().joined(separator: ", "))", at: fmtAt)
+                }
+                views.append(.quantize(f))
             default:
-                throw fail(.unexpectedToken, "unknown view '\(v)'; expected rows, cols, unpermute_rope, append_rows or scale_cols", at: at)
+                throw fail(.unexpectedToken, "unknown view '\(v)'; expected rows, cols, unpermute_rope, append_rows, scale_cols or quantize", at: at)
             }
             try expect(")", "to close the view")
         }

@@ -145,6 +145,7 @@ private struct IRPrinter {
             case .unpermuteRoPE(let heads): s += " | unpermute_rope(heads = \(heads))"
             case .appendRows(let q, let rows): s += " | append_rows(@\(spellName(q)), rows = \(rows))"
             case .scaleCols(let q): s += " | scale_cols(@\(spellName(q)))"
+            case .quantize(let f): s += " | quantize(\(f))"
             }
         }
         return s

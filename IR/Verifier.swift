@@ -14,7 +14,8 @@
 //   B2  every block has the same hidden size (the residual stream is shared).
 //  Parameters
 //   P1  no parameter name is declared twice.
-//   P2  every view of the chain applies, and the declared shape == derivedShape().
+//   P2  every view of the chain applies, and the declared shape == derivedShape(); quantize(FORMAT) applies to a
+//       matrix whose rows are whole blocks of FORMAT (32 elements for q8_0, q4_0, q4_1; any length for f16).
 //   P3  the element type is a float type (f32, f16, bf16).
 //   P4  a view that reads another parameter names a declared one whose own chain reads none: append_rows(@p, rows = N)
 //       needs p of shape [N, cols] with the chain's cols ([N] for a vector); scale_cols(@g) needs g of shape [cols].
@@ -267,6 +268,7 @@ private struct IRVerifier {
         case .unpermuteRoPE(let h): return "unpermute_rope(heads = \(h))"
         case .appendRows(let q, let rows): return "append_rows(@\(spellName(q)), rows = \(rows))"
         case .scaleCols(let q): return "scale_cols(@\(spellName(q)))"
+        case .quantize(let f): return "quantize(\(f))"
         }
     }
 

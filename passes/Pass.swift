@@ -94,6 +94,7 @@ public struct PassRegistry {
         r.register(VocabPrune.entry)
         r.register(LayerPrune.entry)
         r.register(FFNPrune.entry)
+        r.register(Quantize.entry)
         // Lowering (exact rewrites toward the execution plan; `loweringPipeline` runs them in order).
         r.register { FuseQKV() }
         r.register { FuseGateUp() }

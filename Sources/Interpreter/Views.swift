@@ -1,5 +1,6 @@
 // Parameter views on materialised tensors: the meaning of `rows(...)`, `cols(...)`, `unpermute_rope(...)`,
-// `append_rows(...)` and `scale_cols(...)`.
+// `append_rows(...)`, `scale_cols(...)` and `quantize(...)`.
+import CKernels
 import PareIR
 
 extension ParameterView {
@@ -57,6 +58,59 @@ extension ParameterView {
                 }
             }
             return Tensor(shape: t.shape, data: out)
+        case .quantize(let format):
+            return try quantizeRoundTrip(t, format: format, parameter: parameter)
         }
     }
+}
+
+/// The ggml type number of a `quantize(...)` format.
+public func ggmlType(quantizeFormat f: String) -> Int32? {
+    switch f {
+    case "f16": return Int32(PK_F16)
+    case "q8_0": return Int32(PK_Q8_0)
+    case "q4_0": return Int32(PK_Q4_0)
+    case "q4_1": return Int32(PK_Q4_1)
+    default: return nil
+    }
+}
+
+/// `t`'s rows encoded in `format` (C kernels' encoder), as bytes, rows back to back.
+public func encodeRows(_ t: Tensor, format: String, parameter: String) throws -> [UInt8] {
+    guard let type = ggmlType(quantizeFormat: format), t.shape.count == 2 else {
+        throw InterpreterError.badOp("quantize(\(format)) of @\(parameter): not a matrix in a known format")
+    }
+    let (rows, n) = (t.shape[0], t.shape[1])
+    let rowBytes = pk_row_bytes(type, Int64(n))
+    guard rowBytes > 0 || n == 0 else {
+        throw InterpreterError.badOp("quantize(\(format)) of @\(parameter): rows of \(n) are not whole blocks")
+    }
+    var out = [UInt8](repeating: 0, count: rows * rowBytes)
+    var bad = -1
+    t.data.withUnsafeBufferPointer { x in
+        out.withUnsafeMutableBytes { o in
+            for r in 0..<rows where bad < 0 {
+                if pk_quantize_row(type, x.baseAddress! + r * n, o.baseAddress! + r * rowBytes, Int64(n)) != 0 { bad = r }
+            }
+        }
+    }
+    guard bad < 0 else {
+        throw InterpreterError.badOp("quantize(\(format)) of @\(parameter): row \(bad) holds a value that is not finite")
+    }
+    return out
+}
+
+/// `t` rounded through `format`: encoded, then decoded, row by row (exactly the values a plan in that format holds).
+func quantizeRoundTrip(_ t: Tensor, format: String, parameter: String) throws -> Tensor {
+    let bytes = try encodeRows(t, format: format, parameter: parameter)
+    let (rows, n) = (t.shape[0], t.shape[1])
+    guard let type = ggmlType(quantizeFormat: format) else { return t }
+    let rowBytes = pk_row_bytes(type, Int64(n))
+    var out = [Float](repeating: 0, count: rows * n)
+    bytes.withUnsafeBytes { b in
+        out.withUnsafeMutableBufferPointer { o in
+            for r in 0..<rows { pk_dequantize_row(type, b.baseAddress! + r * rowBytes, o.baseAddress! + r * n, Int64(n)) }
+        }
+    }
+    return Tensor(shape: t.shape, data: out)
 }

@@ -56,9 +56,15 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
     guard diagnostics.isEmpty else { throw LoweringError.invalidModule(diagnostics.map(\.description).joined(separator: "\n")) }
     guard let bpe = m.vocabulary.bpe else { throw LoweringError.noTokenizer(model: m.name) }
 
-    // `source` on a checkpoint without blocks (safetensors) is its own storage, float: every tensor f32.
+    // `source` on a checkpoint without blocks (safetensors) is its own storage, float: every tensor f32, except
+    // those a `quantize(...)` view encodes (under any --weights: the view is part of the module's meaning).
     let byName = Dictionary(m.parameters.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-    let sourceRows = raw.map { SourceRows(raw: $0, parameters: byName) }
+    let sourceRows = SourceRows(raw: options.weights.usesSourceBlocks ? raw : nil, parameters: byName, materialize: { p in
+        try store.tensor(for: p, resolve: { byName[$0] }).data
+    })
+    func quantized(_ p: Parameter) -> Bool {
+        (p.views + p.references.compactMap { byName[$0] }.flatMap(\.views)).contains { if case .quantize = $0 { true } else { false } }
+    }
 
     // Tensors: every parameter an op reads, in first-use order; a source-blocks matrix as one tensor per part.
     enum Contents { case parameter(Parameter), blocks(RawMatrix.Part) }
@@ -78,9 +84,10 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
     }
     /// The tensors of `name` in its source blocks (and its gain's name), or nil: then it is f32.
     func blockTensors(_ name: String) throws -> (parts: [Int], gain: String?)? {
-        guard let rows = sourceRows, let p = m.parameter(name) else { return nil }
-        guard let rm = rows.matrix(p) else {
-            let why = p.views.contains(where: { if case .cols = $0 { return true } else { return false } })
+        guard let p = m.parameter(name), sourceRows.raw != nil || quantized(p) else { return nil }
+        guard let rm = sourceRows.matrix(p) else {
+            let why = quantized(p) ? "a row view after quantize(...), or a stacked part that is float32"
+                : p.views.contains(where: { if case .cols = $0 { return true } else { return false } })
                 ? "a column selection cuts inside its blocks" : "its source (\(p.source.encoding)) has no blocks Pare's kernels read whole"
             fallbacks.append((name, why))
             return nil
@@ -92,7 +99,7 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
             if let i = tensorIndex[content] { parts.append(i); continue }
             let key = rm.parts.count == 1 ? name : "\(name).part\(j)"
             tensorIndex[content] = tensors.count
-            tensors.append(TensorEntry(name: key, dtype: part.dtype, shape: [part.rows.count, p.shape[1]], offset: 0, length: 0, checksum: 0))
+            tensors.append(TensorEntry(name: key, dtype: part.dtype, shape: [part.rowCount, p.shape[1]], offset: 0, length: 0, checksum: 0))
             contents.append(.blocks(part))
             tensorParameters.append(name)
             parts.append(tensors.count - 1)
@@ -125,7 +132,7 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
         var matrixParts = 0, normGain = false
         let params = op.paramOperands
         let isMatrix = op.kind == .linear || op.kind == .qkvRope || op.kind == .swiglu
-        if options.weights == .source, isMatrix || op.kind == .embed, let first = params.first, let b = try blockTensors(first),
+        if isMatrix || op.kind == .embed, let first = params.first, let b = try blockTensors(first),
            isMatrix || b.gain == nil && b.parts.count == 1 {
             weights = b.parts
             matrixParts = b.parts.count > 1 ? b.parts.count : 0
@@ -179,7 +186,7 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
             guard t.shape == p.shape else { throw LoweringError.weightShape(name: p.name, expected: p.shape, found: t.shape) }
             return .floats(t.data)
         case .blocks(let part):
-            return .bytes(sourceRows!.bytes(part))
+            return .bytes(try sourceRows.bytes(part))
         }
     }
     return LoweredPlan(plan: plan, data: data, parameters: tensorParameters, f32Fallbacks: fallbacks)

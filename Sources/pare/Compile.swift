@@ -24,8 +24,10 @@ struct Compile: ParsableCommand {
             weights.bin with a CRC-32C checksum, as --weights says: f32 materialises every tensor as float32 (the \
             runtime then computes as the interpreter does); source copies each matrix's GGUF blocks bit for bit where \
             whole rows survive the pruning (row selection, stacking q/k/v and gate/up; the default), keeps a folded norm's weight \
-            apart (applied to the activation, so no block changes), and falls back to float32 for a matrix whose \
-            columns were cut (the report lists each, with the reason); the runtime then multiplies 8-bit quantised \
+            apart (applied to the activation, so no block changes), and re-encodes a matrix whose columns were cut as \
+            q8_0 (a `quantize{all=q8_0,scope=cut}` pass appended to the pipeline, KL-checked); f16, q8 and q4 append a \
+            `quantize` pass that re-encodes every matrix stored wider than the target (q4: \(WeightFormat.q4Pass)); \
+            a matrix no format can hold stays float32 and the report lists it with the reason; the runtime then multiplies 8-bit quantised \
             activations with the blocks (C kernels, AVX2 when the CPU has it, on all cores); plan.pb records provenance (source sha256, \
             pipeline, seeds, KL of each pruning pass), the pruned tokenizer and id map, and the KV-cache layout.
 
@@ -36,6 +38,8 @@ struct Compile: ParsableCommand {
               pare compile qwen.gguf -o qwen-pruned.pare
               pare compile qwen.gguf --passes none -o qwen-dense.pare
               pare compile qwen.gguf --weights f32 -o qwen-f32.pare    # every weight float32 (the reference)
+              pare compile qwen.gguf --weights q4 -o qwen-q4.pare      # 4-bit blocks (KL-checked)
+              pare compile qwen.gguf --passes 'vocab-prune,quantize{blocks=q4_1,head=q8_0}' -o q.pare
               pare compile small.pir -o small.pare --json
             """)
 
@@ -53,8 +57,11 @@ struct Compile: ParsableCommand {
     var maxRows = 128
 
     @Option(help: ArgumentHelp("How weight matrices are stored: source (the default: the GGUF's own blocks where whole rows "
-                               + "survive, float32 elsewhere; a safetensors checkpoint is float32 throughout) or f32 (every "
-                               + "tensor float32: 4-5x larger, decode as the interpreter computes it).", valueName: "source|f32"))
+                               + "survive; a matrix whose columns were cut re-encoded as q8_0; a safetensors checkpoint is float32 "
+                               + "throughout); f16, q8 or q4 (as source, then every matrix wider than the target re-encoded: "
+                               + "q4 is \(WeightFormat.q4Pass)); f32 (every tensor float32: 4-5x larger, decode as the "
+                               + "interpreter computes it). Every re-encoding is a `quantize` pass at the end of the pruning "
+                               + "pipeline, KL-checked like a pruning pass.", valueName: "source|f32|f16|q8|q4"))
     var weights: WeightFormat = Compile.defaultWeights
 
     /// `--weights` when not given (`pare eval` compiles with it too).
@@ -115,7 +122,9 @@ struct Compile: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let passes = try self.passes ?? defaultPasses(for: model.model)
+            let asked = try self.passes ?? defaultPasses(for: model.model)
+            // --weights other than f32 ends the pruning pipeline with its quantize pass (KL-checked like the others).
+            let passes = weights.quantizePass.map { asked == "none" ? $0 : asked + "," + $0 } ?? asked
             let pruning = try Pipeline(parsing: passes).resolve()
             let lowering = try Pipeline(parsing: loweringPipeline).resolve()
             let t0 = Date()
@@ -139,7 +148,7 @@ struct Compile: ParsableCommand {
             let options = LoweringOptions(maxRows: maxRows, pipeline: appliedPipeline(pruned.module),
                                           lowering: loweringPipeline, pareVersion: pareVersion, weights: weights)
             let blocks = GGUFBlocks(reader: loaded.reader)
-            let plan = try lowerToPlan(lowered.module, store: loaded.store, options: options, raw: weights == .source ? blocks : nil)
+            let plan = try lowerToPlan(lowered.module, store: loaded.store, options: options, raw: weights.usesSourceBlocks ? blocks : nil)
             for f in plan.f32Fallbacks { note("  float32: @\(f.parameter): \(f.reason)") }
             loaded.store.dropViews()
             var done = 0

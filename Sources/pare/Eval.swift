@@ -80,7 +80,7 @@ struct EvalHumanEval: ParsableCommand {
     @Option(help: ArgumentHelp("Pruning pipeline for a MODEL that is not yet a plan ('none': compile it as it is).", valueName: "pipeline"))
     var passes = "none"
 
-    @Option(help: ArgumentHelp("How a MODEL that is not yet a plan stores its matrices (as `pare compile --weights`).", valueName: "f32|source"))
+    @Option(help: ArgumentHelp("How a MODEL that is not yet a plan stores its matrices (as `pare compile --weights`).", valueName: "source|f32|f16|q8|q4"))
     var weights: WeightFormat = Compile.defaultWeights
 
     @Flag(help: "Discard existing results files instead of continuing them.")

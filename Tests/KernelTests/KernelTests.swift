@@ -264,4 +264,85 @@ final class KernelTests: XCTestCase {
             }
         }
     }
+
+    // MARK: Encoders (pk_quantize_row): what `quantize(...)` and `--weights f16|q8|q4` write.
+
+    private func encode(_ type: Int32, _ x: [Float]) -> (status: Int32, bytes: [UInt8]) {
+        var out = [UInt8](repeating: 0xAA, count: max(pk_row_bytes(type, Int64(x.count)), 1))
+        let status = x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBytes { pk_quantize_row(type, xp.baseAddress, $0.baseAddress, Int64(x.count)) } }
+        return (status, out)
+    }
+
+    /// Decoded by the checkpoint reader's Swift dequantiser: an independent reading of the format.
+    private func decode(_ ggml: GGMLType, _ bytes: [UInt8], count: Int) throws -> [Float] {
+        var out = [Float](repeating: .nan, count: count)
+        try bytes.withUnsafeBytes { b in try out.withUnsafeMutableBufferPointer { try GGMLDequantizer.dequantize(ggml, b, into: $0) } }
+        return out
+    }
+
+    private let encodable: [(type: Int32, ggml: GGMLType)] = [(Int32(PK_F16), .f16), (Int32(PK_Q8_0), .q8_0),
+                                                              (Int32(PK_Q4_0), .q4_0), (Int32(PK_Q4_1), .q4_1)]
+
+    func testEncodersWriteKnownBlocks() {
+        func half(_ f: Float) -> [UInt8] { let h = pk_float_to_half(f); return [UInt8(h & 0xff), UInt8(h >> 8)] }
+        // q8_0: the largest magnitude is 127, so the scale is exactly 1 and q = x.
+        let x8: [Float] = [-127] + (0..<31).map(Float.init)
+        XCTAssertEqual(encode(Int32(PK_Q8_0), x8).bytes, half(1) + x8.map { UInt8(bitPattern: Int8($0)) })
+        // q4_0: the largest magnitude is -8, so the scale is -8 / -8 = 1 and q = x + 8; element j in the low nibble
+        // of byte j, element j + 16 in the high nibble.
+        let x40: [Float] = (0..<16).map { Float($0 - 8) } + (0..<16).map { Float(7 - $0) }
+        XCTAssertEqual(encode(Int32(PK_Q4_0), x40).bytes, half(1) + (0..<16).map { UInt8($0 | (15 - $0) << 4) })
+        // q4_1: min 0 and max 15: scale 1, min 0, q = x.
+        let x41: [Float] = (0..<16).map(Float.init) + (0..<16).map { Float(15 - $0) }
+        XCTAssertEqual(encode(Int32(PK_Q4_1), x41).bytes, half(1) + half(0) + (0..<16).map { UInt8($0 | (15 - $0) << 4) })
+        // A block of zeros: scale 0 / -8 = -0 (as ggml writes it), every q at the zero point 8.
+        XCTAssertEqual(encode(Int32(PK_Q4_0), [Float](repeating: 0, count: 32)).bytes, half(-0.0) + [UInt8](repeating: 0x88, count: 16))
+        XCTAssertEqual(encode(Int32(PK_F16), [1, -2, 0.5]).bytes, half(1) + half(-2) + half(0.5))
+    }
+
+    func testEncodersRoundTripWithinHalfAStepAndAreIdempotent() throws {
+        var rng = SplitMix(state: 11)
+        for (type, ggml) in encodable {
+            for blocks in [1, 2, 5] {
+                let n = blocks * 32
+                // Blocks of different scales, one of them all zeros, one with a single large value.
+                var x = (0..<n).map { i in rng.unit() * [0.01, 1, 30][i / 32 % 3] }
+                if blocks > 1 { for i in 32..<64 { x[i] = 0 } }
+                x[n - 1] = 50
+                let (status, bytes) = encode(type, x)
+                XCTAssertEqual(status, 0)
+                let y = try decode(ggml, bytes, count: n)
+                for b in 0..<blocks {
+                    let block = x[(32 * b)..<(32 * b + 32)]
+                    let (lo, hi) = (block.min()!, block.max()!), amax = block.map(abs).max()!
+                    // Half a quantisation step, plus the half rounding of the scale (2^-11 of it, per level). q4_0's
+                    // levels run from -8 to +7 scales with the extreme at -8: a value near the opposite extreme can be
+                    // a whole step off (clamped at 15). f16: half an ulp, or of the smallest subnormal.
+                    let bound: (Float) -> Float
+                    switch Int(type) {
+                    case Int(PK_F16): bound = { abs($0) * 0x1p-11 + 0x1p-25 }
+                    case Int(PK_Q8_0): bound = { _ in amax / 127 * 0.5 + amax * 0x1p-9 + 1e-7 }
+                    case Int(PK_Q4_0): bound = { _ in amax / 8 + amax * 0x1p-9 + 1e-7 }
+                    default: bound = { _ in (hi - lo) / 15 * 0.5 + (hi - lo) * 0x1p-9 + abs(lo) * 0x1p-11 + 1e-7 }
+                    }
+                    for i in (32 * b)..<(32 * b + 32) {
+                        XCTAssertLessThanOrEqual(abs(y[i] - x[i]), bound(x[i]), "\(ggml.name) element \(i): \(x[i]) -> \(y[i])")
+                    }
+                }
+                // Encoding the decoded values gives the same blocks: the plan's bytes are a fixed point.
+                XCTAssertEqual(encode(type, y).bytes, bytes, "\(ggml.name): re-encoding its own output")
+            }
+        }
+    }
+
+    func testEncodersRejectWhatTheyCannotWrite() {
+        XCTAssertEqual(encode(Int32(PK_Q8_0), [Float](repeating: 1, count: 33)).status, -1, "not whole blocks")
+        XCTAssertEqual(encode(Int32(PK_Q5_0), [Float](repeating: 1, count: 32)).status, -1, "q5_0 is read, not written")
+        XCTAssertEqual(pk_encodable(Int32(PK_Q4_K)), 0)
+        var x = [Float](repeating: 1, count: 64)
+        x[40] = .nan
+        XCTAssertEqual(encode(Int32(PK_Q4_0), x).status, -2, "NaN")
+        x[40] = -.infinity
+        XCTAssertEqual(encode(Int32(PK_F16), x).status, -2, "infinity")
+    }
 }

@@ -112,5 +112,52 @@ final class SourceWeightsTests: XCTestCase {
         print(String(format: "source blocks, pruned Qwen: prefill within %.2e, decode KL mean %.2e, top-1 %.4f", prefill, s.mean, s.top1Agreement))
         XCTAssertLessThan(prefill, 1e-3)
         XCTAssertLessThan(s.mean, 0.01)
+
+        // What `--weights source` appends re-encodes exactly those 23 as q8_0: no float32 matrix is left.
+        let cut = try PassManager(passes: try Pipeline(parsing: try XCTUnwrap(WeightFormat.source.quantizePass)).resolve())
+            .run(pruned, context: PassContext(store: model.store, calibration: nil)).module
+        XCTAssertTrue(try compileSource(cut, of: model, to: dir + "/cut.pare").isEmpty)
+        let loaded = try PlanDirectory.read(dir + "/cut.pare")
+        XCTAssertEqual(loaded.plan.tensors.filter { $0.dtype == .q8_0 && $0.name.hasSuffix("ffn_down.weight") }.count, 23)
+        XCTAssertTrue(loaded.plan.tensors.allSatisfy { $0.shape.count == 1 || $0.dtype != .f32 }, "a float32 matrix is left")
+        let (prefillCut, sCut) = try fidelity(cut, model, plan: dir + "/cut.pare")
+        XCTAssertLessThan(prefillCut, 1e-3)
+        XCTAssertLessThan(sCut.mean, 0.01)
+    }
+
+    func testQuantizedMatricesAreEncodedAsTheInterpreterSeesThem() throws {
+        // The quantize pass's views: blocks to q4_0, the tied table q8_0 as embedding and q4_1 as head (a copy).
+        let model = try RealModels.smol()
+        let q = try PassManager(passes: try Pipeline(parsing: "quantize{blocks=q4_0,embedding=q8_0,head=q4_1,requant-source=true}").resolve())
+            .run(model.module, context: PassContext(store: model.store, calibration: nil)).module
+        XCTAssertNotNil(q.parameter("token_embd.weight.head"), "the head reads a copy of the tied table")
+        for weights in [WeightFormat.f32, .source] {  // the views are honoured whatever --weights says
+            let dir = try temporaryFolder("quantize-\(weights)")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let (lowered, _) = try lower(q, store: model.store)
+            let plan = try lowerToPlan(lowered, store: model.store,
+                                       options: LoweringOptions(pipeline: "quantize", lowering: loweringPipeline, pareVersion: "test", weights: weights),
+                                       raw: GGUFBlocks(reader: model.reader))
+            XCTAssertTrue(plan.f32Fallbacks.isEmpty, "\(plan.f32Fallbacks)")
+            _ = try PlanDirectory.write(plan.plan, to: dir + "/plan.pare", tensorData: plan.data)
+            let loaded = try PlanDirectory.read(dir + "/plan.pare")
+            let matrices = loaded.plan.tensors.filter { $0.shape.count == 2 }
+            XCTAssertEqual(Set(matrices.map(\.dtype)), [.q4_0, .q8_0, .q4_1], "\(weights)")
+            XCTAssertEqual(matrices.filter { $0.dtype == .q8_0 }.map(\.name), ["token_embd.weight"])
+            XCTAssertEqual(matrices.filter { $0.dtype == .q4_1 }.map(\.name), ["token_embd.weight.head"])
+
+            // A tensor's bytes are its chain before quantize(...) encoded: here the down projection of block 0.
+            let down = try XCTUnwrap(model.module.parameter("blk.0.ffn_down.weight"))
+            let i = try XCTUnwrap(loaded.plan.tensors.firstIndex { $0.name == down.name })
+            XCTAssertEqual(Array(loaded.tensorBytes(i)),
+                           try encodeRows(try model.store.tensor(for: down), format: "q4_0", parameter: down.name))
+
+            // Prefill (float activations on dequantised tiles) equals the interpreter reading the views.
+            let (prefill, s) = try fidelity(q, model, plan: dir + "/plan.pare")
+            print(String(format: "quantize views, SmolLM2, --weights %@: weights %d bytes, prefill within %.2e, decode KL %.2e top-1 %.4f",
+                         weights.rawValue, loaded.plan.weights.length, prefill, s.mean, s.top1Agreement))
+            XCTAssertLessThan(prefill, 1e-3)
+            XCTAssertLessThan(s.mean, 0.02)
+        }
     }
 }

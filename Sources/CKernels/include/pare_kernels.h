@@ -66,6 +66,15 @@ void pk_matmul_f32(int type, const void *w, int64_t n, int64_t rows, const float
 /// Dequantises one row of `n` elements to float32.
 void pk_dequantize_row(int type, const void *src, float *dst, int64_t n);
 
+/// 1 when `pk_quantize_row` encodes `type`: f16, q8_0, q4_0, q4_1.
+int pk_encodable(int type);
+/// Encodes `n` floats (a multiple of the type's block) as blocks of `type` into `dst` (`pk_row_bytes(type, n)`
+/// bytes), rounding as ggml's reference quantisers do: q8_0 scale amax / 127 and q = round(x / scale); q4_0 scale
+/// (the element of largest magnitude) / -8 and q = min(15, trunc(x / scale + 8.5)); q4_1 scale (max - min) / 15,
+/// min, q = min(15, trunc((x - min) / scale + 0.5)); scales and mins stored as halves. Deterministic; portable C.
+/// Returns 0; -1 when the type is not encodable or `n` is not a multiple of its block; -2 when some x is not finite.
+int pk_quantize_row(int type, const float *x, void *dst, int64_t n);
+
 /// The instruction-set level in use (the best this CPU has, unless lowered by `pk_set_level`).
 int pk_level(void);
 /// The best level this CPU supports.
