@@ -188,6 +188,11 @@ def load_rows(results):
                 raise AblationError(f"{rows_dir}: two dense rows (pipeline none) with weights {weights_of(r)}: "
                                     f"{dense_by_weights[weights_of(r)]['row']} and {r['row']}")
             dense_by_weights[weights_of(r)] = r
+    # Re-encoded weights (f16, q8, q4) are compared with the dense model as the checkpoint ships it (source) unless
+    # a dense row of their own is declared: the question they answer is what the format and the pruning cost together.
+    for w in sorted({weights_of(r) for r in rows} - set(dense_by_weights)):
+        if w in ("f16", "q8", "q4") and "source" in dense_by_weights:
+            dense_by_weights[w] = dense_by_weights["source"]
     for r in rows:
         if weights_of(r) not in dense_by_weights:
             raise AblationError(f"{rows_dir}: row {r['row']} has weights {weights_of(r)} but no dense row (pipeline none) "
@@ -232,7 +237,8 @@ def load_rows(results):
                                   "header": header}
         out.append(row)
 
-    dense_row = {r["weights"]: r for r in out if r["dense"]}
+    by_name = {r["row"]: r for r in out}
+    dense_row = {w: by_name[d["row"]] for w, d in dense_by_weights.items()}
     # Rows are compared with dense only when they were run the same way: same data, limits, harness and problem set.
     for row in out:
         d = dense_row[row["weights"]]
@@ -334,7 +340,8 @@ def markdown(model, rows, corr, default, where="docs/results"):
     L.append("")
     L.append("Weights: `f32`, a float32 plan; `source`, the GGUF's own blocks where whole rows survive (`pare compile "
              "--weights source`). Each row's share, McNemar p and block parameters removed are against the dense row of "
-             "the same weights (" + ", ".join(f"{w}: {r['row']}" for w, r in sorted({r['weights']: r for r in rows if r['dense']}.items())) + ").")
+             "the same weights (" + ", ".join(f"{w}: {r['row']}" for w, r in sorted({r['weights']: r for r in rows if r['dense']}.items())) + "); "
+             "rows re-encoded by `--weights f16|q8|q4` against the source dense row, unless they have their own.")
     L.append("")
     if dagger:
         masses = ", ".join(f"{r['row']} {pct(r['kl_removed_mass'])}" for r in rows if r.get("kl_removed_mass", 0) > 0)
@@ -527,6 +534,12 @@ def self_test():
               and (by["a-s"]["codex"]["gained"], by["a-s"]["codex"]["lost"]) == (1, 0)
               and abs(by["a-s"]["codex"]["share_of_dense"] - 5 / 4) < 1e-12, str(by["a-s"]))
         check("an f32 row still against the f32 dense row", by["a"]["dense_row"] == "dense")
+        row("a-q4", 8, "layer-prune{count=1}", 900, kl=0.1, passed=[True] * 3 + [False] * 7, weights="q4")
+        t = build(tmp, "b")
+        by = {r["row"]: r for r in t["rows"]}
+        check("a q4 row without a q4 dense row: against the source dense row", by["a-q4"]["dense_row"] == "dense-s"
+              and by["a-q4"]["codex"]["lost"] == 1, str(by["a-q4"]))
+        os.remove(f"{tmp}/ablation/a-q4.row.json")
         md = markdown(t["model"], t["rows"], t["kl_vs_pass1"], "b")
         check("the table names each weights' dense row", "f32: dense, source: dense-s" in md, md)
         check("twins count once in the correlation", t["kl_vs_pass1"]["all_rows"]["rows"] == ["dense", "a", "b", "c"],

@@ -58,6 +58,7 @@ vocab+ffn-256-source=vocab-prune,ffn-prune{drop=256}@source
 vocab+layer-3-source=vocab-prune,layer-prune{count=3}@source
 layer-3+ffn-256-source=layer-prune{count=3},ffn-prune{drop=256}@source
 paper-source=vocab-prune,layer-prune{count=3},ffn-prune{drop=256}@source
+vocab-mass-999-q4=vocab-prune{select=mass,mass=0.999,mass-samples=24,min-count=2}@q4
 '
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -37,7 +37,7 @@ public enum WeightFormat: String, CaseIterable, Sendable {
     }
 
     /// What `--weights q4` means (measured in docs/RESULTS.md, "Weight formats").
-    public static let q4Pass = "quantize{blocks=q4_0,embedding=q8_0,head=q8_0}"
+    public static let q4Pass = "quantize{blocks=q4_1,embedding=q4_0,head=q4_1}"
 }
 
 /// Raw tensors of a checkpoint: its block bytes, as stored.
