@@ -28,7 +28,7 @@ struct Pare: ParsableCommand {
 
             Exit codes: 0 success (also when `pare opt` rejects a pass over its KL budget), 1 internal error, a pass that failed, or a lowering or runtime error (e.g. a prompt longer than the context), 3 bad input file (checkpoint, tokenizer, IR text, calibration text, plan), 4 the IR failed verification, 64 bad command-line arguments (including a bad pipeline string or pass option).
             """,
-        subcommands: [DumpIR.self, Verify.self, Tokenize.self, Logits.self, Generate.self, Bench.self, Stats.self, Opt.self, KL.self, Passes.self,
+        subcommands: [DumpIR.self, Verify.self, Tokenize.self, Logits.self, Generate.self, Bench.self, BenchKernels.self, Stats.self, Opt.self, KL.self, Passes.self,
                       Compile.self, Inspect.self, Run.self, Eval.self, Report.self]
     )
 }
