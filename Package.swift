@@ -6,8 +6,6 @@
 // Nothing lower in that chain imports something higher. `IR/` depends on nothing of ours.
 import PackageDescription
 
-let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-
 let package = Package(
     name: "Pare",
     platforms: [.macOS(.v14)],
@@ -37,42 +35,41 @@ let package = Package(
                        providers: [.apt(["libprotobuf-c-dev"])]),
 
         // The graph IR: module, ops, types, printer, parser, verifier, rewriter.
-        .target(name: "PareIR", path: "IR", swiftSettings: release),
+        .target(name: "PareIR", path: "IR"),
         // Rewrite passes, one file each, and the pass manager.
-        .target(name: "ParePasses", dependencies: ["PareIR", "PareInterpreter", "PareTokenizer", "CSHA256"], path: "passes", swiftSettings: release),
+        .target(name: "ParePasses", dependencies: ["PareIR", "PareInterpreter", "PareTokenizer", "CSHA256"], path: "passes"),
 
         // Checkpoint readers: GGUF (with dequantisation) and Hugging Face directories.
-        .target(name: "PareCheckpoint", path: "Sources/Checkpoint", swiftSettings: release),
+        .target(name: "PareCheckpoint", path: "Sources/Checkpoint"),
         // Byte-level BPE tokenizer over the IR's vocabulary.
-        .target(name: "PareTokenizer", dependencies: ["PareIR"], path: "Sources/Tokenizer", swiftSettings: release),
+        .target(name: "PareTokenizer", dependencies: ["PareIR"], path: "Sources/Tokenizer"),
         // The reference interpreter: the definition of the IR's meaning (float32, OpenBLAS).
-        .target(name: "PareInterpreter", dependencies: ["PareIR", "CBLAS", "CKernels"], path: "Sources/Interpreter", swiftSettings: release),
+        .target(name: "PareInterpreter", dependencies: ["PareIR", "CBLAS", "CKernels"], path: "Sources/Interpreter"),
         // Lifting: checkpoint -> IR module; parameter materialisation for the interpreter.
         .target(name: "PareFrontend",
                 dependencies: ["PareIR", "PareCheckpoint", "PareTokenizer", "PareInterpreter", "ParePasses", "CSHA256"],
-                path: "Sources/Frontend", swiftSettings: release),
+                path: "Sources/Frontend"),
         // The execution plan: plan.proto (generated code in Generated/), codec, validation, plan directory I/O.
         .target(name: "ParePlan",
                 dependencies: ["CCRC32C", "CSHA256", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-                path: "Sources/Plan", exclude: ["plan.proto"], swiftSettings: release),
+                path: "Sources/Plan", exclude: ["plan.proto"]),
         // A C reader of plan.pb on libprotobuf-c: proves the format is language-neutral.
         .executableTarget(name: "pare-plan-dump", dependencies: ["CProtobufC", "CCRC32C"], path: "Sources/PlanReaderC"),
         // Lowering: a lowered IR module plus its weights -> an execution plan and its weight blob.
         .target(name: "PareLowering", dependencies: ["PareIR", "PareInterpreter", "ParePlan", "PareCheckpoint"],
-                path: "Sources/Lowering", swiftSettings: release),
+                path: "Sources/Lowering"),
         // The runtime: loads a plan, runs prefill (sgemm) and decode (sgemv) with a KV cache, samples, streams.
         .target(name: "PareRuntime", dependencies: ["ParePlan", "PareTokenizer", "PareIR", "CBLAS", "CKernels"],
-                path: "Sources/Runtime", swiftSettings: release),
+                path: "Sources/Runtime"),
         // Running untrusted generated programs: fork/exec with resource limits, a deadline and its own process group.
         .target(name: "CSandbox", path: "Sources/CSandbox"),
         // Evaluation: HumanEval problems, the codex and chat protocols, the sandbox, resumable results, McNemar.
-        .target(name: "PareEval", dependencies: ["PareRuntime", "PareTokenizer", "CSandbox"], path: "Sources/Eval",
-                swiftSettings: release),
+        .target(name: "PareEval", dependencies: ["PareRuntime", "PareTokenizer", "CSandbox"], path: "Sources/Eval"),
         // The command line.
         .executableTarget(name: "pare",
                           dependencies: ["PareFrontend", "PareIR", "ParePasses", "PareInterpreter", "PareTokenizer",
                                          "PareCheckpoint", "PareLowering", "ParePlan", "PareRuntime", "PareEval", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          path: "Sources/pare", swiftSettings: release),
+                          path: "Sources/pare"),
 
         .testTarget(name: "IRTests", dependencies: ["PareIR", "ParePasses", "PareInterpreter", "PareTokenizer"], path: "Tests/IRTests",
                     resources: [.copy("Golden")]),

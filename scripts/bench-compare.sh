@@ -11,7 +11,8 @@
 #   2. builds scripts/membw.c into <cache>/membw/membw if missing or older than the source
 #   3. llama-bench -m M.gguf -p 128 -n 64 -t 2 -r 3 -o json   (prefill pp128, decode tg64, tok/s)
 #   4. membw (2 threads): triad and read GB/s
-#   5. Pare: `pare bench` on each compiled plan (runtime) and on the GGUF (interpreter)
+#   5. Pare: `pare bench-kernels` (the kernels' own rates on cache-resident weights: the compute bound), `pare bench`
+#      on each compiled plan (runtime; PARE_PLANS="A.pare B.pare" picks them) and on the GGUF (interpreter)
 # The output holds the date, the machine, the llama.cpp version, its prefill/decode tok/s, the GGUF's
 # size, the bandwidth, and the decode bound = measured read bandwidth / weight bytes per token.
 # A summary goes to stderr; the output path is printed on stdout. Benchmarks only: not run by CI.
@@ -87,6 +88,8 @@ if [ -z "$plans" ]; then
     [ -d "$p" ] && plans="$plans $p"
   done
 fi
+say "pare bench-kernels"
+"$pare" bench-kernels --json > "$tmp/kernels.json"
 : > "$tmp/pare.lines"
 for p in $plans; do
   say "pare bench $p (runtime)"
@@ -102,10 +105,10 @@ python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.a
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 
 python3 - "$tmp/llama.json" "$tmp/membw.json" "$tmp/pare.json" "$build_info" "$model" "$out.part" \
-  "${llama_args[*]}" "$load_before" "$load_after" "$threads" "$llama_bench" <<'PY'
+  "${llama_args[*]}" "$load_before" "$load_after" "$threads" "$llama_bench" "$tmp/kernels.json" <<'PY'
 import datetime, json, os, platform, sys
 
-llama_path, membw_path, pare_path, info_path, model, out, args, load0, load1, threads, binary = sys.argv[1:]
+llama_path, membw_path, pare_path, info_path, model, out, args, load0, load1, threads, binary, kernels_path = sys.argv[1:]
 
 def fail(msg):
     sys.exit(f"bench-compare: error: {msg}")
@@ -206,6 +209,7 @@ result = {
         "llama_cpp_decode_fraction": round(decode["tok_s"] / bound, 3),
     },
     "pare": pare,  # step 5 of scripts/bench-compare.sh
+    "pare_kernels": load(kernels_path, "pare bench-kernels JSON"),
     "llama_bench_raw": runs,
 }
 with open(out, "w") as f:
@@ -217,6 +221,15 @@ print(f"bench-compare: llama.cpp {info['llama_cpp_commit']} (llama-cpp-python {i
       f"{decode['test']} {decode['tok_s']:.1f} tok/s; membw triad {membw['triad_gbs']:.1f} GB/s, "
       f"read {read_gbs:.1f} GB/s; decode bound {bound:.1f} tok/s "
       f"(llama.cpp at {decode['tok_s'] / bound:.0%}); load {load0} -> {load1}", file=sys.stderr)
+for r in pare:
+    if r.get("runner") != "runtime":
+        continue
+    print(f"bench-compare: {os.path.basename(r.get('plan', r.get('model', '?')).rstrip('/'))}: "
+          f"prefill {r['prefill_tokens_per_second']:.1f} tok/s ({r['prefill_tokens_per_second'] / prefill['tok_s']:.2f}x llama.cpp), "
+          f"decode {r['decode_tokens_per_second']:.1f} tok/s ({r['decode_tokens_per_second'] / decode['tok_s']:.2f}x), "
+          f"weights {r['weight_bytes'] / 1e6:.1f} MB ({r['weight_bytes'] / os.path.getsize(model):.2f}x the GGUF), "
+          f"{r['decode_weight_bytes_per_token'] / 1e6:.1f} MB read per token, peak RSS {r['peak_rss_mib']:.0f} MiB",
+          file=sys.stderr)
 PY
 mv "$out.part" "$out"
 echo "$out"

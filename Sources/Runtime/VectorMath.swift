@@ -1,4 +1,4 @@
-// Elementwise and reduction loops over float rows: plain Swift on unsafe pointers (release builds are -Ounchecked).
+// Elementwise and reduction loops over float rows: plain Swift on unsafe pointers, rows of the length the callers give (no -Ounchecked: release builds keep Swift's checks elsewhere).
 import Foundation
 
 /// sum(x[i]^2) over `n` floats, eight lanes at a time.
