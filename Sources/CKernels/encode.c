@@ -1,7 +1,7 @@
 // Encoders: float32 rows into block formats the kernels read (f16, q8_0, q4_0, q4_1). Portable C only: they run
-// at compile time (and in the interpreter's `quantize(...)` view), never per token. The rounding is the one ggml's
-// reference quantisers use, so a block written here is the block ggml would write from the same floats, and a
-// Pare interpreter that simulates `quantize(...)` sees exactly the values the plan will hold.
+// at compile time (and in the interpreter's `quantize(...)` view), never per token. Each block starts as ggml's
+// reference quantisers write it; 4-bit blocks are then refined by least squares (below), never to a larger squared
+// error. Deterministic, so the interpreter simulating `quantize(...)` sees exactly the values the plan will hold.
 #include <math.h>
 #include <string.h>
 
@@ -61,6 +61,88 @@ static void encode_q4_1(const float *x, uint8_t *b) {
     }
 }
 
+// ---- Least-squares refinement (q4_0, q4_1) ----
+// Min-max scales leave error on the table: a block's largest value sets the scale even when most values sit near
+// zero. Starting from the reference encoding (and from a few shrunken scales), alternate: fit the scale (and min)
+// to the current integers by least squares, round them to halves, re-round the integers; keep the block with the
+// smallest squared error, measured on the values as decoded (half scales). Never worse than the reference block.
+
+static float h(const uint8_t *p) { return pk_half_to_float((uint16_t)(p[0] | p[1] << 8)); }
+
+/// Squared error of a q4_0/q4_1 block (`min_at` 2 for q4_1, -1 for q4_0) against x.
+static double sse_q4(const float *x, const uint8_t *b, int q4_1) {
+    float d = h(b), m = q4_1 ? h(b + 2) : 0;
+    const uint8_t *qs = b + (q4_1 ? 4 : 2);
+    double e = 0;
+    for (int j = 0; j < 16; j++) {
+        float lo = (float)(qs[j] & 0x0f), hi = (float)(qs[j] >> 4);
+        float y0 = q4_1 ? d * lo + m : d * (lo - 8), y1 = q4_1 ? d * hi + m : d * (hi - 8);
+        e += (double)(x[j] - y0) * (x[j] - y0) + (double)(x[j + 16] - y1) * (x[j + 16] - y1);
+    }
+    return e;
+}
+
+/// Writes the block for scale d (and min m): integers rounded to nearest and clamped to 0..15.
+static void put_q4(const float *x, uint8_t *b, int q4_1, float d, float m) {
+    put_half(b, d);
+    if (q4_1) put_half(b + 2, m);
+    float dd = h(b), mm = q4_1 ? h(b + 2) : 0, id = dd != 0 ? 1.0f / dd : 0.0f;
+    uint8_t *qs = b + (q4_1 ? 4 : 2);
+    for (int j = 0; j < 16; j++) {
+        int q[2];
+        for (int k = 0; k < 2; k++) {
+            float v = q4_1 ? (x[j + 16 * k] - mm) * id : x[j + 16 * k] * id + 8.0f;
+            int r = (int)roundf(v);
+            q[k] = r < 0 ? 0 : r > 15 ? 15 : r;
+        }
+        qs[j] = (uint8_t)(q[0] | q[1] << 4);
+    }
+}
+
+/// Least-squares scale (and min) for the block's current integers; 0 when they are all equal.
+static int fit_q4(const float *x, const uint8_t *b, int q4_1, float *d, float *m) {
+    const uint8_t *qs = b + (q4_1 ? 4 : 2);
+    double sq = 0, sqq = 0, sx = 0, sxq = 0;
+    for (int j = 0; j < 32; j++) {
+        double q = (double)(j < 16 ? qs[j] & 0x0f : qs[j - 16] >> 4) - (q4_1 ? 0 : 8);
+        sq += q; sqq += q * q; sx += x[j]; sxq += x[j] * q;
+    }
+    if (q4_1) {
+        double det = 32 * sqq - sq * sq;
+        if (det <= 0) return 0;
+        *d = (float)((32 * sxq - sq * sx) / det);
+        *m = (float)((sx - *d * sq) / 32);
+        return *d > 0;
+    }
+    if (sqq <= 0) return 0;
+    *d = (float)(sxq / sqq);
+    *m = 0;
+    return 1;
+}
+
+static void refine_q4(const float *x, uint8_t *b, int q4_1) {
+    size_t bytes = q4_1 ? 20 : 18;
+    uint8_t best[20], cur[20];
+    memcpy(best, b, bytes);
+    double best_e = sse_q4(x, best, q4_1);
+    float d0 = h(b), m0 = q4_1 ? h(b + 2) : 0;
+    static const float shrink[] = {1.0f, 0.9f, 0.8f};
+    for (int s = 0; s < 3; s++) {
+        // Start: the reference scale shrunk (q4_1: around the block's midpoint), values rounded to it.
+        float d = d0 * shrink[s], m = q4_1 ? m0 + 7.5f * d0 * (1 - shrink[s]) : 0;
+        put_q4(x, cur, q4_1, d, m);
+        for (int it = 0; it < 4; it++) {
+            double e = sse_q4(x, cur, q4_1);
+            if (e < best_e) { best_e = e; memcpy(best, cur, bytes); }
+            if (!fit_q4(x, cur, q4_1, &d, &m) || !isfinite(d) || !isfinite(m)) break;
+            put_q4(x, cur, q4_1, d, m);
+        }
+        double e = sse_q4(x, cur, q4_1);
+        if (e < best_e) { best_e = e; memcpy(best, cur, bytes); }
+    }
+    memcpy(b, best, bytes);
+}
+
 int pk_quantize_row(int type, const float *x, void *dst, int64_t n) {
     if (!pk_encodable(type) || (pk_row_bytes(type, n) == 0 && n != 0)) return -1;
     for (int64_t i = 0; i < n; i++) {
@@ -75,8 +157,8 @@ int pk_quantize_row(int type, const float *x, void *dst, int64_t n) {
     for (int64_t i = 0; i < n / 32; i++, x += 32, b += bb) {
         switch (type) {
         case PK_Q8_0: encode_q8_0(x, b); break;
-        case PK_Q4_0: encode_q4_0(x, b); break;
-        default: encode_q4_1(x, b); break;
+        case PK_Q4_0: encode_q4_0(x, b); refine_q4(x, b, 0); break;
+        default: encode_q4_1(x, b); refine_q4(x, b, 1); break;
         }
     }
     return 0;

@@ -300,12 +300,32 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(encode(Int32(PK_F16), [1, -2, 0.5]).bytes, half(1) + half(-2) + half(0.5))
     }
 
-    func testEncodersRoundTripWithinHalfAStepAndAreIdempotent() throws {
+    /// The squared error of ggml's reference (min-max) encoding of one 32-element block, computed here in Swift:
+    /// what the refined encoder must not exceed.
+    private func referenceError(_ x: ArraySlice<Float>, _ ggml: GGMLType) -> Double {
+        func half(_ f: Float) -> Float { pk_half_to_float(pk_float_to_half(f)) }
+        var e = 0.0
+        switch ggml {
+        case .q4_0:
+            let max = x.max(by: { abs($0) < abs($1) })!
+            let d = max / -8, id = d != 0 ? 1 / d : 0, dh = half(d)
+            for v in x { let q = min(15, Int(Int8(truncatingIfNeeded: Int(v * id + 8.5)))); e += Double(v - dh * Float(q - 8)) * Double(v - dh * Float(q - 8)) }
+        case .q4_1:
+            let (lo, hi) = (x.min()!, x.max()!)
+            let d = (hi - lo) / 15, id = d != 0 ? 1 / d : 0, (dh, mh) = (half(d), half(lo))
+            for v in x { let q = min(15, Int(Int8(truncatingIfNeeded: Int((v - lo) * id + 0.5)))); e += Double(v - (dh * Float(q) + mh)) * Double(v - (dh * Float(q) + mh)) }
+        default: return .infinity
+        }
+        return e
+    }
+
+    func testEncodersRoundTripCloselyAndRefinementNeverLosesToTheReference() throws {
         var rng = SplitMix(state: 11)
+        var gained = 0.0, reference = 0.0
         for (type, ggml) in encodable {
-            for blocks in [1, 2, 5] {
+            for blocks in [1, 2, 5, 40] {
                 let n = blocks * 32
-                // Blocks of different scales, one of them all zeros, one with a single large value.
+                // Blocks of different scales, one of them all zeros, one with a single large value (an outlier).
                 var x = (0..<n).map { i in rng.unit() * [0.01, 1, 30][i / 32 % 3] }
                 if blocks > 1 { for i in 32..<64 { x[i] = 0 } }
                 x[n - 1] = 50
@@ -314,25 +334,31 @@ final class KernelTests: XCTestCase {
                 let y = try decode(ggml, bytes, count: n)
                 for b in 0..<blocks {
                     let block = x[(32 * b)..<(32 * b + 32)]
-                    let (lo, hi) = (block.min()!, block.max()!), amax = block.map(abs).max()!
-                    // Half a quantisation step, plus the half rounding of the scale (2^-11 of it, per level). q4_0's
-                    // levels run from -8 to +7 scales with the extreme at -8: a value near the opposite extreme can be
-                    // a whole step off (clamped at 15). f16: half an ulp, or of the smallest subnormal.
-                    let bound: (Float) -> Float
+                    let amax = block.map(abs).max()!
                     switch Int(type) {
-                    case Int(PK_F16): bound = { abs($0) * 0x1p-11 + 0x1p-25 }
-                    case Int(PK_Q8_0): bound = { _ in amax / 127 * 0.5 + amax * 0x1p-9 + 1e-7 }
-                    case Int(PK_Q4_0): bound = { _ in amax / 8 + amax * 0x1p-9 + 1e-7 }
-                    default: bound = { _ in (hi - lo) / 15 * 0.5 + (hi - lo) * 0x1p-9 + abs(lo) * 0x1p-11 + 1e-7 }
-                    }
-                    for i in (32 * b)..<(32 * b + 32) {
-                        XCTAssertLessThanOrEqual(abs(y[i] - x[i]), bound(x[i]), "\(ggml.name) element \(i): \(x[i]) -> \(y[i])")
+                    case Int(PK_F16):
+                        for i in block.indices { XCTAssertLessThanOrEqual(abs(y[i] - x[i]), abs(x[i]) * 0x1p-11 + 0x1p-25, "f16 \(i)") }
+                    case Int(PK_Q8_0):
+                        // Half a step, plus the half rounding of the scale (2^-11 of it, per level).
+                        for i in block.indices { XCTAssertLessThanOrEqual(abs(y[i] - x[i]), amax / 254 + amax * 0x1p-9 + 1e-7, "q8_0 \(i)") }
+                    default:
+                        // 4-bit: at most the reference's squared error (the refinement keeps the better block).
+                        var e = 0.0
+                        for i in block.indices { e += Double(y[i] - x[i]) * Double(y[i] - x[i]) }
+                        let r = referenceError(block, ggml)
+                        XCTAssertLessThanOrEqual(e, r * (1 + 1e-6) + 1e-12, "\(ggml.name) block \(b): refined \(e) > reference \(r)")
+                        gained += r - e
+                        reference += r
                     }
                 }
-                // Encoding the decoded values gives the same blocks: the plan's bytes are a fixed point.
-                XCTAssertEqual(encode(type, y).bytes, bytes, "\(ggml.name): re-encoding its own output")
+                if type == Int32(PK_F16) || type == Int32(PK_Q8_0) {
+                    // Encoding the decoded values gives the same blocks: the plan's bytes are a fixed point.
+                    XCTAssertEqual(encode(type, y).bytes, bytes, "\(ggml.name): re-encoding its own output")
+                }
             }
         }
+        print(String(format: "4-bit refinement: squared error %.1f%% below the reference encoding on random blocks", 100 * gained / reference))
+        XCTAssertGreaterThan(gained, 0.02 * reference, "the refinement should find better blocks than min-max on random data")
     }
 
     func testEncodersRejectWhatTheyCannotWrite() {

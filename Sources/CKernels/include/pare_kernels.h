@@ -69,9 +69,12 @@ void pk_dequantize_row(int type, const void *src, float *dst, int64_t n);
 /// 1 when `pk_quantize_row` encodes `type`: f16, q8_0, q4_0, q4_1.
 int pk_encodable(int type);
 /// Encodes `n` floats (a multiple of the type's block) as blocks of `type` into `dst` (`pk_row_bytes(type, n)`
-/// bytes), rounding as ggml's reference quantisers do: q8_0 scale amax / 127 and q = round(x / scale); q4_0 scale
-/// (the element of largest magnitude) / -8 and q = min(15, trunc(x / scale + 8.5)); q4_1 scale (max - min) / 15,
-/// min, q = min(15, trunc((x - min) / scale + 0.5)); scales and mins stored as halves. Deterministic; portable C.
+/// bytes). Each block starts as ggml's reference quantisers write it: q8_0 scale amax / 127 and q = round(x / scale);
+/// q4_0 scale (the element of largest magnitude) / -8 and q = min(15, trunc(x / scale + 8.5)); q4_1 scale
+/// (max - min) / 15, min, q = min(15, trunc((x - min) / scale + 0.5)); scales and mins stored as halves. 4-bit
+/// blocks are then refined: scale (and min) fitted to the integers by least squares and the integers re-rounded, a
+/// few rounds from a few starting scales, keeping the block of least squared error (never more than the
+/// reference's). Deterministic; portable C.
 /// Returns 0; -1 when the type is not encodable or `n` is not a multiple of its block; -2 when some x is not finite.
 int pk_quantize_row(int type, const float *x, void *dst, int64_t n);
 
