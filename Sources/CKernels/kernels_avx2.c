@@ -353,6 +353,11 @@ AVX2 static inline void store_affine(__m256i q, float d, float m, float *dst) {
     _mm256_storeu_ps(dst + 24, _mm256_sub_ps(_mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)))), mv));
 }
 
+AVX2 static void dequant_q4_1(const void *src, float *dst, int64_t n) {
+    const uint8_t *b = (const uint8_t *)src;
+    for (int64_t i = 0; i < n / 32; i++, b += 20, dst += 32) store_affine(nibbles32(b + 4), h16(b), -h16(b + 2), dst);
+}
+
 AVX2 static void dequant_q4_k(const void *src, float *dst, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     const __m256i m4 = _mm256_set1_epi8(0x0f);
@@ -380,7 +385,8 @@ const pk_table pk_avx2_table = {
     .quant32 = quant32,
     .quant256 = quant256,
     .f16_to_f32 = f16_to_f32,
-    .dequant = {[PK_Q8_0] = dequant_q8_0, [PK_Q5_0] = dequant_q5_0, [PK_Q4_0] = dequant_q4_0, [PK_Q4_K] = dequant_q4_k},
+    .dequant = {[PK_Q8_0] = dequant_q8_0, [PK_Q5_0] = dequant_q5_0, [PK_Q4_0] = dequant_q4_0, [PK_Q4_1] = dequant_q4_1,
+                [PK_Q4_K] = dequant_q4_k},
 };
 
 #endif
