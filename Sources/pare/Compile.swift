@@ -135,7 +135,7 @@ struct Compile: ParsableCommand {
             let held = needsHeldOut ? try heldOut.load() : nil
             let context = PassContext(store: loaded.store, calibration: cal, heldOut: held, progress: { note($0) })
             note("pare compile: \(model.model)")
-            note("[1/3] pruning: \(pruning.isEmpty ? "none" : passes)")
+            note("[1/3] pruning: \(asked)" + (weights.quantizePass.map { ", then \($0) (--weights \(weights.rawValue))" } ?? ""))
             let pruned = try PassManager(passes: pruning, klBudget: klBudget, heldOutBudget: heldOut.heldOutBudget, log: { note("  " + $0) }).run(loaded.module, context: context)
             let t1 = Date()
             note("[2/3] lowering: \(loweringPipeline)")
@@ -197,7 +197,7 @@ func bytes(_ n: Int) -> String {
 }
 
 /// This build's version, recorded in plans.
-let pareVersion = "0.5.0"
+let pareVersion = "0.6.0"
 
 extension WeightFormat: ExpressibleByArgument {}
 
