@@ -149,6 +149,8 @@ public struct PassManager {
     public var dumpDirectory: String?
     /// Largest mean KL a pruning pass may cause; nil means no budget (KL is still measured and recorded).
     public var klBudget: Double?
+    /// Budgets for particular passes by name (`quantize`), in place of `klBudget` for them.
+    public var klBudgetByPass: [String: Double] = [:]
     /// Largest relative increase of held-out loss per byte (0.02 = 2%) a tokenizer-changing pass may cause; nil
     /// means no budget (the held-out check still runs and is recorded when the context has held-out text).
     public var heldOutBudget: Double?
@@ -186,6 +188,7 @@ public struct PassManager {
 
         for (k, scheduled) in passes.enumerated() {
             let index = k + 1, pass = scheduled.pass
+            let klBudget = klBudgetByPass[pass.name] ?? self.klBudget  // this pass's budget
             let label = "[\(index)/\(n)] \(scheduled.spelling)"
             func failure(_ e: Error) -> PassFailure {
                 PassFailure(index: index, count: n, pass: scheduled.spelling, underlying: e, module: current, records: records)

@@ -87,7 +87,9 @@ final class IRParserErrorTests: XCTestCase {
         expectError(replacing: "[4, 2]\n", with: "[4, 2] | rows([3..1])\n", kind: .badLiteral, at: 11, 72,
                     message: "index range 3..1 is empty: write ranges low..high")
         expectError(replacing: "[4, 2]\n", with: "[4, 2] | transpose()\n", kind: .unexpectedToken, at: 11, 66,
-                    message: "unknown view 'transpose'; expected rows, cols, unpermute_rope, append_rows or scale_cols")
+                    message: "unknown view 'transpose'; expected rows, cols, unpermute_rope, append_rows, scale_cols or quantize")
+        expectError(replacing: "[4, 2]\n", with: "[4, 2] | quantize(q3_k)\n", kind: .unexpectedToken, at: 11, 75,
+                    message: "quantize(q3_k): unknown format; expected one of f16, q4_0, q4_1, q8_0")
         expectError(replacing: "@norm {eps", with: "@norm {eps = 1, eps", kind: .duplicate, at: 16, 39,
                     message: "attribute 'eps' given twice")
     }

@@ -6,7 +6,8 @@ import ParePasses
 final class IRPassTests: XCTestCase {
     func testRegistry() throws {
         let reg = PassRegistry.standard
-        XCTAssertEqual(Set(reg.names), ["dce", "vocab-prune", "layer-prune", "ffn-prune", "fuse-qkv", "fuse-gate-up", "fold-norms", "plan-memory"])
+        XCTAssertEqual(Set(reg.names), ["dce", "vocab-prune", "layer-prune", "ffn-prune", "quantize", "fuse-qkv", "fuse-gate-up", "fold-norms",
+                                        "plan-memory"])
         XCTAssertEqual(reg.names.count, Set(reg.names).count, "a pass is registered twice")
         let dce = try XCTUnwrap(reg.pass(named: "dce"))
         XCTAssertEqual(dce.summary, "Erase ops whose results are unused, then parameters no op reads")

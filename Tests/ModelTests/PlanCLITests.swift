@@ -132,6 +132,8 @@ final class PlanCLITests: XCTestCase {
         for args in [["compile", smol, "--passes", "layer-prune{count=", "-o", out],
                      ["compile", smol, "--max-rows", "0", "-o", out],
                      ["compile", smol, "--passes", "no-such-pass", "-o", out],
+                     ["compile", smol, "--kl-budget", "-1", "-o", out],
+                     ["compile", smol, "--kl-budget", "nan", "-o", out],
                      ["run", try plan(), "--prompt", "x", "--top-p", "0"],
                      ["run", try plan(), "--prompt", "x", "--temperature=-1"]] {
             let r = try PareCLI.run(args)
@@ -149,5 +151,29 @@ final class PlanCLITests: XCTestCase {
         let long = try PareCLI.run(["run", try plan(), "--tokens", Array(repeating: "1", count: 40).joined(separator: ","), "--context", "8"])
         XCTAssertEqual(long.status, 1, long.summary)
         XCTAssertTrue(long.err.contains("error:"), long.err)
+    }
+
+    func testTheDefaultKLBudgetRejectsALayerRemovalAndNoneKeepsIt() throws {
+        // The default budget (0.02 nats per token for pruning passes, from the HumanEval ablation) against removing
+        // a block of SmolLM2, whose KL is several times that; --kl-budget none lets it through.
+        let smol = try Paths.require(Paths.smolGGUF)
+        let dir = try TempDir(prefix: "pare-plan-budget")
+        let calibration = ["--calibration-samples", "2", "--calibration-length", "32"]
+        for (budget, kept) in [([String](), false), (["--kl-budget", "none"], true)] {
+            let out = dir.file("b\(kept).pare")
+            let r = try PareCLI.run(["compile", smol, "--passes", "layer-prune{remove=7}", "-o", out, "--json"] + budget + calibration)
+            XCTAssertEqual(r.status, 0, r.summary)
+            let records = try XCTUnwrap(try json(r)["passes"] as? [[String: Any]])
+            let layer = try XCTUnwrap(records.first { $0["pass"] as? String == "layer-prune" })
+            XCTAssertEqual(layer["rejected"] as? Bool, !kept, "\(budget): \(layer)")
+            if !kept {
+                XCTAssertEqual(layer["kl_budget"] as? Double, 0.02)
+                XCTAssertTrue((layer["rejection"] as? String ?? "").contains("exceeds the budget 0.02"), "\(layer)")
+                XCTAssertEqual(try json(r)["blocks"] as? [Int], Array(0..<30), "the block stays")
+            } else {
+                XCTAssertFalse((try json(r)["blocks"] as? [Int] ?? []).contains(7), "block 7 is gone")
+            }
+            try FileManager.default.removeItem(atPath: out)
+        }
     }
 }
