@@ -225,6 +225,12 @@ def load_rows(results):
             row["kl_top1"] = finite(kl.get("top1_agreement"), f"{base}.kl.json kl.top1_agreement", 0)
             row["kl_removed_mass"] = finite(kl.get("removed_mass_mean", 0), f"{base}.kl.json kl.removed_mass_mean", 0)
             row["kl_positions"], row["kl_measured"], row["kl_text"] = kl.get("positions"), True, k.get("calibration")
+        if row["weights"] in ("f16", "q8", "q4") and os.path.exists(base + ".compile.json"):
+            # The re-encoding is a pass of the compile (not of the .pir that `pare kl` reads): its own KL, on the
+            # pass manager's calibration windows, is in the compile report.
+            q = [p for p in load_json(base + ".compile.json").get("passes", []) if p.get("pass") == "quantize" and p.get("kl")]
+            if q:
+                row["quantize_kl_mean"] = finite(q[-1]["kl"].get("mean"), f"{base}.compile.json quantize kl.mean", -1e-9)
         for proto in ("codex", "chat"):
             path = os.path.join(he, f"{name}-{proto}.jsonl")
             if os.path.exists(path):
@@ -329,6 +335,8 @@ def markdown(model, rows, corr, default, where="docs/results"):
             if r["kl_removed_mass"] > 0:
                 kl += " †"
                 dagger = True
+            if "quantize_kl_mean" in r:
+                kl += f" + {r['quantize_kl_mean']:.3g} ‡"
         else:
             kl, top1 = "not run", ""
         m = lambda k: f"{r[k] / 1e6:.1f} M" if k in r else "-"
@@ -343,6 +351,10 @@ def markdown(model, rows, corr, default, where="docs/results"):
              "the same weights (" + ", ".join(f"{w}: {r['row']}" for w, r in sorted({r['weights']: r for r in rows if r['dense']}.items())) + "); "
              "rows re-encoded by `--weights f16|q8|q4` against the source dense row, unless they have their own.")
     L.append("")
+    if any("quantize_kl_mean" in r for r in rows):
+        L.append("‡ re-encoded weights (`--weights f16|q8|q4`): the first KL is the pruning's (`pare kl` on the .pir, held-out), "
+                 "the second the `quantize` pass's own, measured by the pass manager on its calibration windows (NAME.compile.json).")
+        L.append("")
     if dagger:
         masses = ", ".join(f"{r['row']} {pct(r['kl_removed_mass'])}" for r in rows if r.get("kl_removed_mass", 0) > 0)
         L.append("† vocabulary-pruned: `pare kl` compares the kept tokens only (P renormalised over them), so this KL "

@@ -16,8 +16,9 @@
 #   HELDOUT=FILE        held-out text of `pare kl` (default: data/heldout/code.txt, else data/heldout/mixed.txt,
 #                       else data/calibration/code.txt with a warning: then KL is not held out from pruning)
 #   KL_SAMPLES=32 KL_LENGTH=128   windows x tokens of `pare kl` (4096 positions; about 1.5-3 min per row on Qwen)
-#   DEFAULT=vocab-mass-999-source  the row of the chosen default pipeline (defaultRecipe, compiled as `pare compile`
-#                       does by default); CHAT_ROWS (default: dense-source, paper-source, DEFAULT) also get the chat protocol
+#   DEFAULT=vocab-mass-999+ffn-128-source  the row of the chosen default pipeline (defaultRecipe, compiled as `pare
+#                       compile` does by default); CHAT_ROWS (default: dense-source, paper-source, DEFAULT) also get the
+#                       chat protocol
 #   SCRATCH=DIR         a trial run: every output (per-row JSON, results, plans, table, plots) goes under DIR and
 #                       docs/ is left alone. Without it, a MODEL other than the default is refused (docs/ holds Qwen's
 #                       data), unless ALLOW_OTHER_MODEL=1.
@@ -70,7 +71,7 @@ rel() { case "$1" in "$root"/*) printf '%s' "${1#"$root"/}" ;; *) printf '%s' "$
 
 default_model="$cache/models/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf"
 model="$(rel "${MODEL:-$default_model}")"
-default_row="${DEFAULT:-vocab-mass-999-source}"
+default_row="${DEFAULT:-vocab-mass-999+ffn-128-source}"
 chat_rows="${CHAT_ROWS:-dense-source paper-source $default_row}"
 kl_samples="${KL_SAMPLES:-32}"
 kl_length="${KL_LENGTH:-128}"
@@ -220,7 +221,7 @@ for name in $selected; do
   if [ -f "$plan/plan.pb" ] && json_ok "$j.compile.json" "${weights_check[@]}" && newer "$j.compile.json" "$source_model" && newer "$plan/plan.pb" "$source_model"; then
     skip "compile" "$plan"
   else
-    step "compile" "$j.compile.json" run compile "$source_model" --passes none --weights "$weights" -o "$plan" --json
+    step "compile" "$j.compile.json" run compile "$source_model" --passes none --weights "$weights" --kl-budget none -o "$plan" --json
   fi
   if [ "$pipeline" = none ]; then
     say "  kl: the dense model against itself is 0 by definition, not measured"

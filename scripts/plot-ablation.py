@@ -93,8 +93,10 @@ def main():
                 ax.scatter([x], [y], marker="*", s=160, color="gray" if src else "black", zorder=3,
                            label=f"dense ({r.get('weights', 'f32')})")
             else:
-                ax.scatter([x], [y], s=30, marker="^" if src else "o", color="tab:green" if src else "tab:blue",
-                           zorder=3, label="weights: GGUF blocks (source)" if src else "weights: f32")
+                w = r.get("weights", "f32")
+                style = {"f32": ("o", "tab:blue"), "source": ("^", "tab:green")}.get(w, ("s", "tab:purple"))
+                ax.scatter([x], [y], s=30, marker=style[0], color=style[1], zorder=3,
+                           label={"f32": "weights: f32", "source": "weights: GGUF blocks (source)"}.get(w, f"weights: {w} (re-encoded)"))
             label(x, y, r["row"])
         ax.axhline(100 * 0.97 * d1, color="tab:red", linestyle="--", linewidth=1, label="97% of dense pass@1")
         ax.set_xlabel(f"{what} removed, % of dense")

@@ -179,7 +179,8 @@ struct EvalHumanEval: ParsableCommand {
             return dir
         }
         note("pare eval: compiling \(model) (--passes \(passes), --weights \(weights.rawValue)) into \(dir)")
-        let compile = try Compile.parse([model, "--passes", passes, "--weights", weights.rawValue, "-o", dir])
+        // No KL budget: the evaluation measures the pipeline asked for, not what the default budget would keep.
+        let compile = try Compile.parse([model, "--passes", passes, "--weights", weights.rawValue, "--kl-budget", "none", "-o", dir])
         try compile.run()
         return dir
     }
