@@ -36,7 +36,7 @@ public enum WeightFormat: String, CaseIterable, Sendable {
         }
     }
 
-    /// What `--weights q4` means (measured in docs/RESULTS.md, "Weight formats").
+    /// What `--weights q4` means (measured in docs/RESULTS.md, "Re-encoded weights").
     public static let q4Pass = "quantize{blocks=q4_1,embedding=q4_0,head=q4_1}"
 }
 

@@ -77,7 +77,7 @@ struct Compile: ParsableCommand {
     /// The KL budget of every KL-checked pass when --kl-budget is not given. On Qwen2.5-Coder-0.5B (docs/RESULTS.md,
     /// the ablation) every pass whose calibration KL stayed at or below 0.0124 kept >= 97% of dense pass@1
     /// (ffn-prune{drop=128}), and every pass at 0.0256 or above kept less: ffn-prune{drop=256} lost 16 problems,
-    /// layer-prune{count=1} (0.091) 22, and the 4-bit re-encoding of the default recipe (`quantize`, 0.058) 6.
+    /// layer-prune{count=1} (0.091) 22, and the 4-bit re-encoding of the vocabulary-pruned recipe (`quantize`, 0.058) 6.
     static let defaultKLBudget = 0.02
 
     @OptionGroup var calibration: CalibrationOptions
