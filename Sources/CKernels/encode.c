@@ -67,11 +67,9 @@ static void encode_q4_1(const float *x, uint8_t *b) {
 // to the current integers by least squares, round them to halves, re-round the integers; keep the block with the
 // smallest squared error, measured on the values as decoded (half scales). Never worse than the reference block.
 
-static float h(const uint8_t *p) { return pk_half_to_float((uint16_t)(p[0] | p[1] << 8)); }
-
-/// Squared error of a q4_0/q4_1 block (`min_at` 2 for q4_1, -1 for q4_0) against x.
+/// Squared error of a q4_0 (`q4_1` 0) or q4_1 (`q4_1` 1) block against x.
 static double sse_q4(const float *x, const uint8_t *b, int q4_1) {
-    float d = h(b), m = q4_1 ? h(b + 2) : 0;
+    float d = pk_h(b), m = q4_1 ? pk_h(b + 2) : 0;
     const uint8_t *qs = b + (q4_1 ? 4 : 2);
     double e = 0;
     for (int j = 0; j < 16; j++) {
@@ -86,7 +84,7 @@ static double sse_q4(const float *x, const uint8_t *b, int q4_1) {
 static void put_q4(const float *x, uint8_t *b, int q4_1, float d, float m) {
     put_half(b, d);
     if (q4_1) put_half(b + 2, m);
-    float dd = h(b), mm = q4_1 ? h(b + 2) : 0, id = dd != 0 ? 1.0f / dd : 0.0f;
+    float dd = pk_h(b), mm = q4_1 ? pk_h(b + 2) : 0, id = dd != 0 ? 1.0f / dd : 0.0f;
     uint8_t *qs = b + (q4_1 ? 4 : 2);
     for (int j = 0; j < 16; j++) {
         int q[2];
@@ -125,7 +123,7 @@ static void refine_q4(const float *x, uint8_t *b, int q4_1) {
     uint8_t best[20], cur[20];
     memcpy(best, b, bytes);
     double best_e = sse_q4(x, best, q4_1);
-    float d0 = h(b), m0 = q4_1 ? h(b + 2) : 0;
+    float d0 = pk_h(b), m0 = q4_1 ? pk_h(b + 2) : 0;
     static const float shrink[] = {1.0f, 0.9f, 0.8f};
     for (int s = 0; s < 3; s++) {
         // Start: the reference scale shrunk (q4_1: around the block's midpoint), values rounded to it.
