@@ -1,9 +1,34 @@
 // swift-tools-version:6.0
 // Pare: a compiler that makes code LLMs smaller and faster on ordinary machines.
 //
-// Data flows one way, and the targets follow it:
-//   Checkpoint (GGUF, safetensors) -> Frontend (lift) -> IR -> passes -> Lowering -> Plan -> Runtime -> Eval -> pare (CLI)
-// Nothing lower in that chain imports something higher. `IR/` depends on nothing of ours.
+// Data flows one way: checkpoint (GGUF, safetensors) -> Frontend (lift) -> IR -> passes -> Lowering -> Plan ->
+// Runtime -> Eval -> pare (CLI). The targets follow it only in part; what each one really depends on (lower layers
+// first), kept equal to the declarations below and to the sources' imports by .ci/check-deps.py, which CI runs:
+//
+// Dependency graph (each target: what it depends on; checked by .ci/check-deps.py):
+//   CBLAS:           -
+//   CCRC32C:         -
+//   CProtobufC:      -
+//   CSHA256:         -
+//   CSandbox:        -
+//   PareCheckpoint:  -
+//   PareIR:          -
+//   CKernels:        CBLAS
+//   ParePlan:        CCRC32C, CSHA256, SwiftProtobuf
+//   PareTokenizer:   PareIR
+//   pare-plan-dump:  CCRC32C, CProtobufC
+//   PareInterpreter: CBLAS, CKernels, PareIR
+//   PareRuntime:     CBLAS, CKernels, PareIR, ParePlan, PareTokenizer
+//   PareEval:        CSandbox, PareRuntime, PareTokenizer
+//   PareLowering:    PareCheckpoint, PareIR, PareInterpreter, ParePlan
+//   ParePasses:      CSHA256, PareIR, PareInterpreter, PareTokenizer
+//   PareFrontend:    CSHA256, PareCheckpoint, PareIR, PareInterpreter, ParePasses, PareTokenizer
+//   pare:            ArgumentParser, CKernels, PareCheckpoint, PareEval, PareFrontend, PareIR, PareInterpreter, PareLowering, ParePasses, ParePlan, PareRuntime, PareTokenizer
+//
+// Where the targets depart from the chain (the pay-back list in ../shared/STYLE.md): the frontend imports the
+// passes (calibration), lowering and the passes produce weights with the interpreter's WeightStore, and the runtime
+// imports the IR for the BPE model its tokenizer reads. `IR/` depends on nothing of ours; the plan format
+// (ParePlan) depends on nothing of ours but checksums.
 import PackageDescription
 
 let package = Package(
@@ -68,7 +93,8 @@ let package = Package(
         // The command line.
         .executableTarget(name: "pare",
                           dependencies: ["PareFrontend", "PareIR", "ParePasses", "PareInterpreter", "PareTokenizer",
-                                         "PareCheckpoint", "PareLowering", "ParePlan", "PareRuntime", "PareEval", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                         "PareCheckpoint", "PareLowering", "ParePlan", "PareRuntime", "PareEval", "CKernels",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pare"),
 
         .testTarget(name: "IRTests", dependencies: ["PareIR", "ParePasses", "PareInterpreter", "PareTokenizer"], path: "Tests/IRTests",

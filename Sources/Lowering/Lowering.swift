@@ -131,8 +131,8 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
         var weights: [Int] = []
         var matrixParts = 0, normGain = false
         let params = op.paramOperands
-        let isMatrix = op.kind == .linear || op.kind == .qkvRope || op.kind == .swiglu
-        if isMatrix || op.kind == .embed, let first = params.first, let b = try blockTensors(first),
+        let isMatrix = kernel.spec.isMatrix
+        if isMatrix || kernel.spec.weights == .table, let first = params.first, let b = try blockTensors(first),
            isMatrix || b.gain == nil && b.parts.count == 1 {
             weights = b.parts
             matrixParts = b.parts.count > 1 ? b.parts.count : 0
@@ -157,8 +157,8 @@ public func lowerToPlan(_ m: Module, store: WeightStore, options: LoweringOption
         s.headDim = op.int("head_dim") ?? 0
         s.theta = op.double("theta") ?? 0
         s.kvSlot = op.int("kv_slot") ?? 0
-        if op.kind == .swiglu { s.ffn = op.type.shape.last?.size ?? 0 }
-        if op.kind.isAttention {
+        if kernel.spec.attributes.contains(.ffn) { s.ffn = op.type.shape.last?.size ?? 0 }
+        if kernel.spec.attends {
             kv.append(KVLayer(slot: s.kvSlot, block: op.block ?? -1, kvHeads: s.kvHeads, headDim: s.headDim))
         }
         steps.append(s)

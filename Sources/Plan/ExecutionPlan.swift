@@ -339,39 +339,6 @@ public struct KVLayer: Sendable, Equatable {
     public var width: Int { kvHeads * headDim }
 }
 
-/// The kernels a step can run. Operand conventions (inputs are buffers, weights are tensors):
-///
-/// | kernel          | inputs       | weights                  | output            | attributes                         |
-/// |-----------------|--------------|--------------------------|-------------------|------------------------------------|
-/// | `embed`         | (the tokens) | table `[V, H]`           | `[H]`             |                                    |
-/// | `rms_norm`      | x `[n]`      | g `[n]`                  | `[n]`             | eps                                |
-/// | `linear`        | x `[in]`     | W `[out, in]`, b? `[out]`| `[out]`           | normEps? (x RMS-normalised first)  |
-/// | `rope`          | x `[h*d]`    |                          | `[h*d]`           | heads, headDim, theta              |
-/// | `attention`     | q, k, v      |                          | `[heads*d]`       | heads, kvHeads, headDim, kvSlot    |
-/// | `silu`          | x            |                          | same width        |                                    |
-/// | `mul`, `add`    | a, b         |                          | same width        |                                    |
-/// | `qkv_rope`      | x `[in]`     | W `[(H+2K)d, in]`, b?    | `[(H+2K)d]`       | normEps?, heads, kvHeads, headDim, theta |
-/// | `attention_qkv` | qkv          |                          | `[heads*d]`       | heads, kvHeads, headDim, kvSlot    |
-/// | `swiglu`        | x `[in]`     | W `[2F, in]` (gate; up)  | `[F]`             | normEps?, ffn                      |
-///
-/// `normEps` set means the norm before the product was folded: the kernel divides each row by its RMS and
-/// the norm's weight is already multiplied into W's columns. `qkv_rope` rotates the q and k parts (half-split
-/// convention) at the positions the chunk occupies; `attention*` append the chunk's k, v to slot `kvSlot`
-/// and attend causally over everything in it (scale 1/sqrt(headDim)).
-public enum Kernel: String, Sendable, Equatable, CaseIterable {
-    case embed
-    case rmsNorm = "rms_norm"
-    case linear
-    case rope
-    case attention
-    case silu
-    case mul
-    case add
-    case qkvRope = "qkv_rope"
-    case attentionQKV = "attention_qkv"
-    case swiglu
-}
-
 /// One step of the program.
 public struct Step: Sendable, Equatable {
     public var kernel: Kernel

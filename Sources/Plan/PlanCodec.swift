@@ -240,32 +240,9 @@ private func decodeTokenizer(_ m: Pare_Plan_V1_Tokenizer, path: String) throws -
 
 // MARK: Steps
 
-/// A kernel's protobuf value.
-private func protobufKernel(_ k: Kernel) -> Pare_Plan_V1_Kernel {
-    switch k {
-    case .embed: return .embed
-    case .rmsNorm: return .rmsNorm
-    case .linear: return .linear
-    case .rope: return .rope
-    case .attention: return .attention
-    case .silu: return .silu
-    case .mul: return .mul
-    case .add: return .add
-    case .qkvRope: return .qkvRope
-    case .attentionQKV: return .attentionQkv
-    case .swiglu: return .swiglu
-    }
-}
-
-/// The kernel a protobuf value names, or nil for UNSPECIFIED and values this build does not know: the inverse of
-/// `protobufKernel`, so the two cannot drift apart.
-private func kernel(_ k: Pare_Plan_V1_Kernel) -> Kernel? {
-    Kernel.allCases.first { protobufKernel($0) == k }
-}
-
 private func encodeStep(_ s: Step) throws -> Pare_Plan_V1_Step {
     var m = Pare_Plan_V1_Step()
-    m.kernel = protobufKernel(s.kernel)
+    m.kernel = s.kernel.spec.protobuf
     if let b = s.block {
         guard let b32 = Int32(exactly: b) else { throw PlanError.valueOutOfRange(field: "step.block", value: b) }
         m.block = b32
@@ -287,7 +264,7 @@ private func encodeStep(_ s: Step) throws -> Pare_Plan_V1_Step {
 }
 
 private func decodeStep(_ m: Pare_Plan_V1_Step, index: Int, path: String) throws -> Step {
-    guard let k = kernel(m.kernel) else {
+    guard let k = Kernel(protobuf: m.kernel) else {
         throw PlanError.unknownKernel(path: path, step: index, value: m.kernel.rawValue)
     }
     var block: Int?

@@ -71,7 +71,7 @@ public func planListing(_ plan: ExecutionPlan) -> String {
         if s.kvHeads != 0 { l += " kv_heads=\(s.kvHeads)" }
         if s.headDim != 0 { l += " head_dim=\(s.headDim)" }
         if s.theta != 0 { l += " theta=\(g17(s.theta))" }
-        if s.kvSlot != 0 || s.kernel == .attention || s.kernel == .attentionQKV { l += " kv_slot=\(s.kvSlot)" }
+        if s.kvSlot != 0 || s.kernel.spec.attends { l += " kv_slot=\(s.kvSlot)" }
         if s.ffn != 0 { l += " ffn=\(s.ffn)" }
         if s.matrixParts != 0 { l += " matrix_parts=\(s.matrixParts)" }
         if s.normGain { l += " norm_gain=1" }

@@ -9,7 +9,7 @@
 //      the blob's file name is a plain name
 //   5. buffers: positive width, [offset, offset + width) inside arena.rowFloats; noReuseRowFloats == sum of widths
 //   6. KV layers: kvLayers[i].slot == i, positive dims
-//   7. steps: every index in range; per-kernel arity, widths, shapes and attributes (the table in `Kernel`'s doc);
+//   7. steps: every index in range; per-kernel arity, widths, shapes and attributes (the kernel table, KernelTable.swift);
 //      heads % kvHeads == 0; a step does not read its own output; each attention step's KV layer has its dims
 //      (and block); every KV slot is used by exactly one attention step
 //   8. output: in range, width == vocabSize, written by some step
@@ -110,8 +110,7 @@ extension ExecutionPlan {
     // MARK: Steps
 
     private func validateStep(_ s: Step, index i: Int) throws {
-        let kernel = s.kernel.rawValue
-        func mismatch(_ detail: String) -> PlanError { .shapeMismatch(step: i, kernel: kernel, detail: detail) }
+        let spec = s.kernel.spec, kernel = s.kernel.rawValue
         func attribute(_ detail: String) -> PlanError { .badAttribute(step: i, kernel: kernel, detail: detail) }
 
         // Indices.
@@ -127,142 +126,29 @@ extension ExecutionPlan {
         if let b = s.block, b < 0 { throw attribute("block is \(b)") }
         if s.inputs.contains(s.output) { throw PlanError.inPlace(step: i, buffer: s.output) }
 
-        // Arity. Matrix kernels: parts, then a bias (linear, qkv_rope), then the norm gain when `normGain`.
-        let isMatrix = s.kernel == .linear || s.kernel == .qkvRope || s.kernel == .swiglu
-        guard s.matrixParts >= 0, s.matrixParts <= 64, isMatrix || (s.matrixParts == 0 && !s.normGain) else {
-            throw attribute("matrixParts \(s.matrixParts), normGain \(s.normGain): only linear, qkv_rope and swiglu have matrix parts (1...64) or a norm gain")
+        // Arity, from the kernel table. Matrix kernels: parts, then a bias (when the kernel has one), then the
+        // norm gain when `normGain`.
+        guard s.matrixParts >= 0, s.matrixParts <= 64, spec.isMatrix || (s.matrixParts == 0 && !s.normGain) else {
+            let matrices = Kernel.allCases.filter { $0.spec.isMatrix }.map(\.rawValue).joined(separator: ", ")
+            throw attribute("matrixParts \(s.matrixParts), normGain \(s.normGain): only \(matrices) have matrix parts (1...64) or a norm gain")
         }
         if s.normGain && s.eps == nil { throw attribute("normGain without eps: a norm gain needs the folded norm") }
-        let extra = s.partCount - 1 + (s.normGain ? 1 : 0)
-        let (inputs, weightCounts): (Int, ClosedRange<Int>) = {
-            switch s.kernel {
-            case .embed: return (0, 1...1)
-            case .rmsNorm: return (1, 1...1)
-            case .swiglu: return (1, (1 + extra)...(1 + extra))
-            case .linear, .qkvRope: return (1, (1 + extra)...(2 + extra))
-            case .rope, .silu, .attentionQKV: return (1, 0...0)
-            case .attention: return (3, 0...0)
-            case .mul, .add: return (2, 0...0)
-            }
-        }()
-        guard s.inputs.count == inputs else {
-            throw PlanError.arity(step: i, kernel: kernel, detail: "\(s.inputs.count) inputs, the kernel takes \(inputs)")
+        guard s.inputs.count == spec.inputs else {
+            throw PlanError.arity(step: i, kernel: kernel, detail: "\(s.inputs.count) inputs, the kernel takes \(spec.inputs)")
         }
+        let weightCounts = spec.weightCount(s)
         guard weightCounts.contains(s.weights.count) else {
             let expected = weightCounts.count == 1 ? "\(weightCounts.lowerBound)" : "\(weightCounts.lowerBound) or \(weightCounts.upperBound)"
             throw PlanError.arity(step: i, kernel: kernel, detail: "\(s.weights.count) weights, the kernel takes \(expected)")
         }
 
-        // Operand widths and shapes. Matrices and the embedding table may be any dtype; vectors are f32.
-        let x = s.inputs.map { buffers[$0].width }
-        let w = s.weights.map { tensors[$0].shape }
-        let out = buffers[s.output].width
-        let roles = s.matrixRoles
-        func matrix(_ j: Int, rows: Int, cols: Int, _ what: String) throws {
-            guard isMatrix else {
-                guard w[j] == [rows, cols] else { throw mismatch("\(what) has shape \(w[j]), expected [\(rows), \(cols)]") }
-                return
-            }
-            // The parts, stacked by rows, make [rows, cols].
-            var total = 0
-            for p in roles.parts {
-                guard w[p].count == 2, w[p][1] == cols else {
-                    throw mismatch("\(what) part \(p - roles.parts.lowerBound) has shape \(w[p]), expected [_, \(cols)]")
-                }
-                total += w[p][0]
-            }
-            guard total == rows else { throw mismatch("\(what) parts have \(total) rows in all, expected \(rows)") }
-            if let g = roles.gain { try vector(g, cols, "norm gain") }
-        }
-        func vector(_ j: Int, _ n: Int, _ what: String) throws {
-            guard w[j] == [n] else { throw mismatch("\(what) has shape \(w[j]), expected [\(n)]") }
-            guard tensors[s.weights[j]].dtype == .f32 else { throw mismatch("\(what) is \(tensors[s.weights[j]].dtype.rawValue), vectors must be f32") }
-        }
-        func sameWidths() throws {
-            guard x.allSatisfy({ $0 == out }) else { throw mismatch("input widths \(x) and output width \(out) differ") }
-        }
-        func foldedNorm() throws {
-            if let e = s.eps, !(e > 0 && e.isFinite) { throw attribute("eps is \(e), must be positive") }
-        }
-        /// heads, kvHeads, headDim positive and grouped; returns (q, kv) widths: heads*headDim, kvHeads*headDim.
-        func heads() throws -> (q: Int, kv: Int) {
-            guard s.heads > 0, s.kvHeads > 0, s.headDim > 0 else {
-                throw attribute("heads \(s.heads), kvHeads \(s.kvHeads), headDim \(s.headDim) must be positive")
-            }
-            guard s.heads % s.kvHeads == 0 else { throw PlanError.headsNotMultipleOfKVHeads(step: i, heads: s.heads, kvHeads: s.kvHeads) }
-            guard let q = checkedProduct([s.heads, s.headDim]), let kv = checkedProduct([s.kvHeads, s.headDim]),
-                  q <= Int.max / 4, kv <= Int.max / 4 else {
-                throw attribute("heads \(s.heads) x headDim \(s.headDim) is too large")
-            }
-            return (q, kv)
-        }
-        func rope() throws {
-            guard s.headDim % 2 == 0 else { throw attribute("headDim \(s.headDim) is odd; rotary embedding needs pairs") }
-            guard s.theta > 0, s.theta.isFinite else { throw attribute("theta is \(s.theta), must be positive") }
-        }
-        func kvSlot(_ kv: Int) throws {
-            guard s.kvSlot >= 0, s.kvSlot < kvLayers.count else {
-                throw PlanError.indexOutOfRange(what: "step \(i) kvSlot", index: s.kvSlot, count: kvLayers.count)
-            }
-            let layer = kvLayers[s.kvSlot]
-            guard layer.kvHeads == s.kvHeads, layer.headDim == s.headDim else {
-                throw PlanError.kvLayerMismatch(step: i, slot: s.kvSlot,
-                    detail: "step has kvHeads \(s.kvHeads), headDim \(s.headDim); slot has \(layer.kvHeads), \(layer.headDim)")
-            }
-            if let b = s.block, b != layer.block {
-                throw PlanError.kvLayerMismatch(step: i, slot: s.kvSlot, detail: "step is in block \(b), slot in block \(layer.block)")
-            }
-        }
-
-        switch s.kernel {
-        case .embed:
-            try matrix(0, rows: model.vocabSize, cols: model.hidden, "embedding table")
-            guard out == model.hidden else { throw mismatch("output width \(out), the hidden size is \(model.hidden)") }
-        case .rmsNorm:
-            guard let e = s.eps, e > 0, e.isFinite else { throw attribute("eps is \(s.eps.map { "\($0)" } ?? "missing"), must be positive") }
-            try sameWidths()
-            try vector(0, out, "norm weight")
-        case .linear:
-            try foldedNorm()
-            try matrix(0, rows: out, cols: x[0], "weight")
-            if let b = roles.bias { try vector(b, out, "bias") }
-        case .rope:
-            let (q, _) = try heads()
-            try rope()
-            try sameWidths()
-            guard out == q else { throw mismatch("width \(out), heads x headDim is \(q)") }
-        case .attention:
-            let (q, kv) = try heads()
-            guard x[0] == q, x[1] == kv, x[2] == kv, out == q else {
-                throw mismatch("q, k, v, output widths \(x + [out]), expected [\(q), \(kv), \(kv), \(q)]")
-            }
-            try kvSlot(kv)
-        case .silu, .mul, .add:
-            try sameWidths()
-        case .qkvRope:
-            try foldedNorm()
-            let (q, kv) = try heads()
-            try rope()
-            guard out == q + 2 * kv else { throw mismatch("output width \(out), (heads + 2 kvHeads) x headDim is \(q + 2 * kv)") }
-            try matrix(0, rows: out, cols: x[0], "qkv weight")
-            if let b = roles.bias { try vector(b, out, "qkv bias") }
-        case .attentionQKV:
-            let (q, kv) = try heads()
-            guard x[0] == q + 2 * kv, out == q else {
-                throw mismatch("qkv width \(x[0]) and output width \(out), expected \(q + 2 * kv) and \(q)")
-            }
-            try kvSlot(kv)
-        case .swiglu:
-            try foldedNorm()
-            guard s.ffn > 0, s.ffn < Int.max / 2 else { throw attribute("ffn is \(s.ffn), must be positive") }
-            guard out == s.ffn else { throw mismatch("output width \(out), ffn is \(s.ffn)") }
-            try matrix(0, rows: 2 * s.ffn, cols: x[0], "gate/up weight")
-        }
+        // Widths, shapes and attributes: the kernel's own rule.
+        try spec.check(StepChecker(plan: self, step: s, index: i))
     }
 
     private func validateKVSlotUse() throws {
         var user = [Int?](repeating: nil, count: kvLayers.count)
-        for (i, s) in steps.enumerated() where s.kernel == .attention || s.kernel == .attentionQKV {
+        for (i, s) in steps.enumerated() where s.kernel.spec.attends {
             if let other = user[s.kvSlot] { throw PlanError.kvSlots(detail: "slot \(s.kvSlot) is used by steps \(other) and \(i)") }
             user[s.kvSlot] = i
         }

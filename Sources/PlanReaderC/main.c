@@ -82,37 +82,31 @@ static void put_list(const int64_t *xs, size_t n) {
     putchar(']');
 }
 
-static const char *kernel_name(Pare__Plan__V1__Kernel k) {
-    switch (k) {
-    case PARE__PLAN__V1__KERNEL__KERNEL_EMBED: return "embed";
-    case PARE__PLAN__V1__KERNEL__KERNEL_RMS_NORM: return "rms_norm";
-    case PARE__PLAN__V1__KERNEL__KERNEL_LINEAR: return "linear";
-    case PARE__PLAN__V1__KERNEL__KERNEL_ROPE: return "rope";
-    case PARE__PLAN__V1__KERNEL__KERNEL_ATTENTION: return "attention";
-    case PARE__PLAN__V1__KERNEL__KERNEL_SILU: return "silu";
-    case PARE__PLAN__V1__KERNEL__KERNEL_MUL: return "mul";
-    case PARE__PLAN__V1__KERNEL__KERNEL_ADD: return "add";
-    case PARE__PLAN__V1__KERNEL__KERNEL_QKV_ROPE: return "qkv_rope";
-    case PARE__PLAN__V1__KERNEL__KERNEL_ATTENTION_QKV: return "attention_qkv";
-    case PARE__PLAN__V1__KERNEL__KERNEL_SWIGLU: return "swiglu";
-    default: return NULL;
-    }
+/// The listing's name of a value of a plan.proto enum: the value's name without `prefix`, in lower case
+/// (KERNEL_QKV_ROPE -> qkv_rope, DATA_TYPE_Q4_0 -> q4_0), read from protoc-c's descriptor so that a kernel or
+/// dtype added to plan.proto needs no change here. NULL for the UNSPECIFIED value and values this reader's
+/// plan.proto does not have. The result is in a static buffer per descriptor (this reader is single-threaded).
+static const char *enum_name(const ProtobufCEnumDescriptor *d, const char *prefix, int value, char *buf, size_t size) {
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+    size_t skip = strlen(prefix);
+    if (!v || strncmp(v->name, prefix, skip) != 0 || strlen(v->name) - skip >= size) return NULL;
+    if (strcmp(v->name + skip, "UNSPECIFIED") == 0) return NULL;
+    size_t n = 0;
+    for (const char *c = v->name + skip; *c; c++) buf[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    buf[n] = 0;
+    return buf;
+}
+
+static const char *kernel_name(int k) {
+    static char buf[64];
+    return enum_name(&pare__plan__v1__kernel__descriptor, "KERNEL_", k, buf, sizeof buf);
 }
 
 /// The listing's name of a tensor element type; "" for a value this reader does not know.
 static const char *dtype_name(int t) {
-    switch (t) {
-    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F32: return "f32";
-    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_F16: return "f16";
-    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_0: return "q4_0";
-    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_1: return "q4_1";
-    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q5_0: return "q5_0";
-    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q5_1: return "q5_1";
-    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q8_0: return "q8_0";
-    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q4_K: return "q4_k";
-    case PARE__PLAN__V1__DATA_TYPE__DATA_TYPE_Q6_K: return "q6_k";
-    default: return "";
-    }
+    static char buf[64];
+    const char *n = enum_name(&pare__plan__v1__data_type__descriptor, "DATA_TYPE_", t, buf, sizeof buf);
+    return n ? n : "";
 }
 
 static void print_listing(const Plan *m) {

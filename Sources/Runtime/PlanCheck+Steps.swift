@@ -1,5 +1,5 @@
-// Checks every plan step against the kernel table in ExecutionPlan.swift and resolves it to an Instruction:
-// operand counts and indices, weight shapes against buffer widths, attributes, KV slots, in-place rules.
+// Checks every plan step and resolves it to an Instruction (the per-kernel part is in Instructions.swift): operand
+// counts (the kernel table's) and indices, weight shapes against buffer widths, attributes, KV slots, in-place rules.
 import CKernels
 import ParePlan
 
@@ -9,11 +9,11 @@ struct StepCompiler {
     /// The arena: `[maxRows, rowFloats]`.
     let arena: UnsafeMutablePointer<Float>
     let weights: UnsafeRawPointer?
-    private var ropeConfigs: [RopeConfig] = []
+    var ropeConfigs: [RopeConfig] = []
     /// kv slot -> the step that uses it.
-    private var slotUsers: [Int: Int] = [:]
-    private var swigluWidth = 0
-    private var activationBytes = [Int](repeating: 0, count: ActivationKind.count)
+    var slotUsers: [Int: Int] = [:]
+    var swigluWidth = 0
+    var activationBytes = [Int](repeating: 0, count: ActivationKind.count)
 
     init(plan: ExecutionPlan, arena: UnsafeMutablePointer<Float>, weights: UnsafeRawPointer?) {
         self.plan = plan
@@ -27,109 +27,22 @@ struct StepCompiler {
         var tailStart = 0
         for (i, step) in plan.steps.enumerated() {
             instructions.append(try instruction(i, step))
-            if step.kernel == .attention || step.kernel == .attentionQKV { tailStart = i + 1 }
+            if step.kernel.spec.attends { tailStart = i + 1 }
         }
         return Program(instructions: instructions, tailStart: tailStart, ropeConfigs: ropeConfigs, swigluWidth: swigluWidth,
                        activationBytes: activationBytes)
     }
 
-    // MARK: - Per kernel
-
-    private mutating func instruction(_ i: Int, _ s: Step) throws -> Instruction {
-        let at = label(i, s)
-        switch s.kernel {
-        case .embed:
-            try operands(at, s, inputs: 0, weights: 1...1)
-            let width = plan.buffers[s.output].width
-            let table = try embeddingTable(at, s.weights[0], shape: [plan.model.vocabSize, width])
-            return .embed(table: table, out: rows(s.output), width: width)
-        case .rmsNorm:
-            try operands(at, s, inputs: 1, weights: 1...1)
-            let n = plan.buffers[s.inputs[0]].width
-            try expectWidth(at, s.output, n)
-            let g = try tensor(at, s.weights[0], shape: [n])
-            guard let eps = s.eps else { throw RuntimeError.badAttribute(step: at, attribute: "eps", problem: "is missing; rms_norm needs it") }
-            try checkEps(at, eps)
-            try checkInPlace(at, s, elementwise: true)
-            return .rmsNorm(x: rows(s.inputs[0]), weight: g, eps: eps, out: rows(s.output), width: n)
-        case .linear:
-            try operands(at, s, inputs: 1, weights: matrixWeights(s, bias: true))
-            let m = try matrix(at, s, inWidth: plan.buffers[s.inputs[0]].width, outWidth: plan.buffers[s.output].width)
-            try checkInPlace(at, s, elementwise: false)
-            return .linear(x: rows(s.inputs[0]), matrix: m, out: rows(s.output))
-        case .rope:
-            try operands(at, s, inputs: 1, weights: 0...0)
-            let width = try heads(at, s, withKV: false)
-            try expectWidth(at, s.inputs[0], width)
-            try expectWidth(at, s.output, width)
-            try checkInPlace(at, s, elementwise: true)
-            return .rope(x: rows(s.inputs[0]), out: rows(s.output), heads: s.heads, headDim: s.headDim, table: try rope(at, s))
-        case .attention:
-            try operands(at, s, inputs: 3, weights: 0...0)
-            let width = try heads(at, s, withKV: true)
-            let kvWidth = s.kvHeads * s.headDim
-            try expectWidth(at, s.inputs[0], width)
-            try expectWidth(at, s.inputs[1], kvWidth)
-            try expectWidth(at, s.inputs[2], kvWidth)
-            try expectWidth(at, s.output, width)
-            try useSlot(at, i, s)
-            try checkInPlace(at, s, elementwise: false)
-            return .attention(AttentionOperands(q: rows(s.inputs[0]), k: rows(s.inputs[1]), v: rows(s.inputs[2]), out: rows(s.output),
-                                                heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim, slot: s.kvSlot))
-        case .silu, .mul, .add:
-            let binary = s.kernel != .silu
-            try operands(at, s, inputs: binary ? 2 : 1, weights: 0...0)
-            let width = plan.buffers[s.inputs[0]].width
-            if binary { try expectWidth(at, s.inputs[1], width) }
-            try expectWidth(at, s.output, width)
-            try checkInPlace(at, s, elementwise: true)
-            let a = rows(s.inputs[0]), out = rows(s.output)
-            switch s.kernel {
-            case .silu: return .silu(x: a, out: out, width: width)
-            case .mul: return .mul(a: a, b: rows(s.inputs[1]), out: out, width: width)
-            default: return .add(a: a, b: rows(s.inputs[1]), out: out, width: width)
-            }
-        case .qkvRope:
-            try operands(at, s, inputs: 1, weights: matrixWeights(s, bias: true))
-            let qWidth = try heads(at, s, withKV: true)
-            let total = qWidth + 2 * s.kvHeads * s.headDim
-            try expectWidth(at, s.output, total)
-            let m = try matrix(at, s, inWidth: plan.buffers[s.inputs[0]].width, outWidth: total)
-            try checkInPlace(at, s, elementwise: false)
-            return .qkvRope(x: rows(s.inputs[0]), matrix: m, out: rows(s.output), heads: s.heads, kvHeads: s.kvHeads,
-                            headDim: s.headDim, table: try rope(at, s))
-        case .attentionQKV:
-            try operands(at, s, inputs: 1, weights: 0...0)
-            let qWidth = try heads(at, s, withKV: true)
-            let kvWidth = s.kvHeads * s.headDim
-            try expectWidth(at, s.inputs[0], qWidth + 2 * kvWidth)
-            try expectWidth(at, s.output, qWidth)
-            try useSlot(at, i, s)
-            try checkInPlace(at, s, elementwise: false)
-            let qkv = rows(s.inputs[0])
-            return .attention(AttentionOperands(q: qkv, k: qkv.shifted(qWidth), v: qkv.shifted(qWidth + kvWidth), out: rows(s.output),
-                                                heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim, slot: s.kvSlot))
-        case .swiglu:
-            try operands(at, s, inputs: 1, weights: matrixWeights(s, bias: false))
-            guard s.ffn >= 1, s.ffn <= blasLimit / 2 else {
-                throw RuntimeError.badAttribute(step: at, attribute: "ffn", problem: "is \(s.ffn); it must be positive")
-            }
-            try expectWidth(at, s.output, s.ffn)
-            let m = try matrix(at, s, inWidth: plan.buffers[s.inputs[0]].width, outWidth: 2 * s.ffn)
-            try checkInPlace(at, s, elementwise: false)
-            swigluWidth = max(swigluWidth, 2 * s.ffn)
-            return .swiglu(x: rows(s.inputs[0]), matrix: m, out: rows(s.output), ffn: s.ffn)
-        }
-    }
-
     // MARK: - Operands
 
     /// "plan step 12 (linear, block 3)"
-    private func label(_ i: Int, _ s: Step) -> String {
+    func label(_ i: Int, _ s: Step) -> String {
         "plan step \(i) (\(s.kernel.rawValue)\(s.block.map { ", block \($0)" } ?? ""))"
     }
 
-    private func operands(_ at: String, _ s: Step, inputs: Int, weights: ClosedRange<Int>) throws {
+    /// Arity (the kernel table's) and indices.
+    func operands(_ at: String, _ s: Step) throws {
+        let inputs = s.kernel.spec.inputs, weights = s.kernel.spec.weightCount(s)
         guard s.inputs.count == inputs else {
             throw RuntimeError.badOperands(step: at, problem: "has \(s.inputs.count) input buffers; \(s.kernel.rawValue) takes \(inputs)")
         }
@@ -145,18 +58,18 @@ struct StepCompiler {
         }
     }
 
-    private func rows(_ buffer: Int) -> Rows {
+    func rows(_ buffer: Int) -> Rows {
         let b = plan.buffers[buffer]
         return Rows(base: arena + b.offset * plan.model.maxRows, stride: b.width)
     }
 
-    private func expectWidth(_ at: String, _ buffer: Int, _ width: Int) throws {
+    func expectWidth(_ at: String, _ buffer: Int, _ width: Int) throws {
         let b = plan.buffers[buffer]
         guard b.width == width else { throw RuntimeError.bufferWidth(step: at, buffer: b.name, width: b.width, expected: width) }
     }
 
     /// The tensor's data, after checking its shape (and that it is f32).
-    private func tensor(_ at: String, _ index: Int, shape: [Int]) throws -> UnsafePointer<Float> {
+    func tensor(_ at: String, _ index: Int, shape: [Int]) throws -> UnsafePointer<Float> {
         let t = plan.tensors[index]
         guard t.shape == shape else { throw RuntimeError.weightShape(step: at, tensor: t.name, shape: t.shape, expected: shape) }
         guard t.dtype == .f32 else { throw RuntimeError.badTensor(tensor: t.name, problem: "is \(t.dtype.rawValue); \(at) reads it as f32") }
@@ -165,15 +78,9 @@ struct StepCompiler {
         return (weights + t.offset).assumingMemoryBound(to: Float.self)
     }
 
-    /// How many weights a matrix step takes: its parts, a bias (linear, qkv_rope: optional), the norm gain.
-    private func matrixWeights(_ s: Step, bias: Bool) -> ClosedRange<Int> {
-        let n = (s.matrixParts >= 0 && s.matrixParts <= 64 ? s.partCount : 1) + (s.normGain ? 1 : 0)
-        return n...(n + (bias ? 1 : 0))
-    }
-
     /// W `[out, in]` as row-stacked parts in any kernel dtype, optional b `[out]`, optional folded-norm eps and
     /// gain `[in]`. One f32 part and no gain run on BLAS; anything else on the C kernels.
-    private mutating func matrix(_ at: String, _ s: Step, inWidth: Int, outWidth: Int) throws -> MatrixOperand {
+    mutating func matrix(_ at: String, _ s: Step, inWidth: Int, outWidth: Int) throws -> MatrixOperand {
         guard s.matrixParts >= 0, s.matrixParts <= 64 else {
             throw RuntimeError.badAttribute(step: at, attribute: "matrixParts", problem: "is \(s.matrixParts); it must be in 0...64")
         }
@@ -214,7 +121,7 @@ struct StepCompiler {
     }
 
     /// An embedding table `[vocab, width]` in any kernel dtype.
-    private func embeddingTable(_ at: String, _ index: Int, shape: [Int]) throws -> EmbeddingTable {
+    func embeddingTable(_ at: String, _ index: Int, shape: [Int]) throws -> EmbeddingTable {
         let t = plan.tensors[index]
         guard t.shape == shape else { throw RuntimeError.weightShape(step: at, tensor: t.name, shape: t.shape, expected: shape) }
         let type = t.dtype.ggmlType
@@ -223,14 +130,14 @@ struct StepCompiler {
         return EmbeddingTable(type: type, base: weights + t.offset, rowBytes: Int(pk_row_bytes(type, Int64(shape[1]))))
     }
 
-    private func checkEps(_ at: String, _ eps: Float) throws {
+    func checkEps(_ at: String, _ eps: Float) throws {
         guard eps.isFinite, eps >= 0 else { throw RuntimeError.badAttribute(step: at, attribute: "eps", problem: "is \(eps); it must be finite and >= 0") }
     }
 
     // MARK: - Attributes
 
     /// Checks heads/headDim (and kvHeads dividing heads); returns heads * headDim.
-    private func heads(_ at: String, _ s: Step, withKV: Bool) throws -> Int {
+    func heads(_ at: String, _ s: Step, withKV: Bool) throws -> Int {
         guard s.headDim >= 1 else { throw RuntimeError.badAttribute(step: at, attribute: "headDim", problem: "is \(s.headDim); it must be positive") }
         guard s.heads >= 1, s.heads <= blasLimit / (3 * s.headDim) else {
             throw RuntimeError.badAttribute(step: at, attribute: "heads", problem: "is \(s.heads); it must be positive")
@@ -244,7 +151,7 @@ struct StepCompiler {
     }
 
     /// Checks theta and an even head dim; returns the rope table index for (headDim, theta).
-    private mutating func rope(_ at: String, _ s: Step) throws -> Int {
+    mutating func rope(_ at: String, _ s: Step) throws -> Int {
         guard s.headDim % 2 == 0 else { throw RuntimeError.badAttribute(step: at, attribute: "headDim", problem: "is \(s.headDim); rope needs an even head dim") }
         guard s.theta.isFinite, s.theta > 0 else { throw RuntimeError.badAttribute(step: at, attribute: "theta", problem: "is \(s.theta); it must be finite and positive") }
         let config = RopeConfig(headDim: s.headDim, theta: s.theta)
@@ -254,7 +161,7 @@ struct StepCompiler {
     }
 
     /// The slot exists, matches the step's dims, and no other step uses it.
-    private mutating func useSlot(_ at: String, _ i: Int, _ s: Step) throws {
+    mutating func useSlot(_ at: String, _ i: Int, _ s: Step) throws {
         guard plan.kvLayers.indices.contains(s.kvSlot) else {
             throw RuntimeError.badAttribute(step: at, attribute: "kvSlot", problem: "is \(s.kvSlot), but the plan has \(plan.kvLayers.count) KV layers")
         }
@@ -270,8 +177,8 @@ struct StepCompiler {
 
     /// Elementwise kernels may write over an input exactly (same offset and width); nothing may partially
     /// overlap, and matrix and attention kernels may not overlap their inputs at all.
-    private func checkInPlace(_ at: String, _ s: Step, elementwise: Bool) throws {
-        let out = plan.buffers[s.output]
+    func checkInPlace(_ at: String, _ s: Step) throws {
+        let out = plan.buffers[s.output], elementwise = s.kernel.spec.elementwise
         for i in s.inputs {
             let b = plan.buffers[i]
             let disjoint = b.offset + b.width <= out.offset || out.offset + out.width <= b.offset

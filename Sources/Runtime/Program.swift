@@ -1,6 +1,6 @@
 // The checked program: each plan step resolved to pointers into the arena and the weight blob.
 //
-// `PlanCheck.swift` builds it once, after every step passed its checks; the session then runs it per chunk
+// `PlanCheck.swift` and `Instructions.swift` build it once, after every step passed its checks; the session then runs it per chunk
 // without lookups, bounds checks or allocation.
 
 /// Rows of an activation in the arena: row r starts at `base + r * stride`.
@@ -78,25 +78,6 @@ struct RopeConfig: Equatable {
     let theta: Double
 }
 
-/// One executable step.
-enum Instruction {
-    /// out[r] = table[token r] (dequantised). table `[vocab, width]`.
-    case embed(table: EmbeddingTable, out: Rows, width: Int)
-    /// out[r] = x[r] / rms(x[r]) * weight. weight `[width]`.
-    case rmsNorm(x: Rows, weight: UnsafePointer<Float>, eps: Float, out: Rows, width: Int)
-    case linear(x: Rows, matrix: MatrixOperand, out: Rows)
-    /// Rotates `heads` heads of x into out (may be the same rows) with rope table `table`.
-    case rope(x: Rows, out: Rows, heads: Int, headDim: Int, table: Int)
-    case attention(AttentionOperands)
-    case silu(x: Rows, out: Rows, width: Int)
-    case mul(a: Rows, b: Rows, out: Rows, width: Int)
-    case add(a: Rows, b: Rows, out: Rows, width: Int)
-    /// The fused q;k;v product, then rope on the q and k parts in place.
-    case qkvRope(x: Rows, matrix: MatrixOperand, out: Rows, heads: Int, kvHeads: Int, headDim: Int, table: Int)
-    /// The fused gate;up product into scratch, then out = silu(gate) * up. out `[ffn]`.
-    case swiglu(x: Rows, matrix: MatrixOperand, out: Rows, ffn: Int)
-}
-
 /// The checked, resolved program of a plan.
 struct Program {
     var instructions: [Instruction]
@@ -112,22 +93,11 @@ struct Program {
 
     /// The widest input of a kernel-path product (floats), for the prefill scratch; 0 when there is none.
     var kernelInputWidth: Int {
-        instructions.reduce(0) { w, i in
-            switch i {
-            case .linear(_, let m, _), .qkvRope(_, let m, _, _, _, _, _), .swiglu(_, let m, _, _):
-                return m.weight == nil ? max(w, m.inWidth) : w
-            default: return w
-            }
-        }
+        instructions.reduce(0) { w, i in i.matrix.map { $0.weight == nil ? max(w, $0.inWidth) : w } ?? w }
     }
 
     /// True when some matrix product runs on BLAS (an f32 matrix), not on the C kernels.
     var usesBLASMatrices: Bool {
-        instructions.contains {
-            switch $0 {
-            case .linear(_, let m, _), .qkvRope(_, let m, _, _, _, _, _), .swiglu(_, let m, _, _): return m.weight != nil
-            default: return false
-            }
-        }
+        instructions.contains { $0.matrix?.weight != nil }
     }
 }

@@ -70,33 +70,26 @@ extension Bench {
     }
 }
 
-/// Weight bytes one decoded token reads: every product's weights and biases, and one row of the embedding table.
+/// Weight bytes one decoded token reads: every weight of every step whole, except one row of a table (the kernel
+/// table's `WeightOperands.table`: the embedding).
 func decodeBytesPerToken(_ p: ExecutionPlan) -> Int {
     var total = 0
     for s in p.steps {
         for w in s.weights {
             let t = p.tensors[w]
-            total += s.kernel == .embed ? t.length / max(t.shape.first ?? 1, 1) : t.length
+            total += s.kernel.spec.weights == .table ? t.length / max(t.shape.first ?? 1, 1) : t.length
         }
     }
     return total
 }
 
-/// Floating-point operations of the matrix products (2·m·n·k) and attention (causal) that a prefill of `n` prompt
-/// tokens computes. Steps after the last attention (the final residual, the head) run on the last row only, as the
-/// runtime does when it returns only the last row's logits.
+/// Floating-point operations (the kernel table's cost: matrix products 2·m·n·k, causal attention) that a prefill
+/// of `n` prompt tokens computes. Steps after the last attention (the final residual, the head) run on the last
+/// row only, as the runtime does when it returns only the last row's logits.
 func planFlops(_ p: ExecutionPlan, tokens: Int) -> Int {
-    var flops = 0
-    let lastAttention = p.steps.lastIndex { $0.kernel == .attention || $0.kernel == .attentionQKV } ?? p.steps.count
-    for (i, s) in p.steps.enumerated() {
-        let n = i > lastAttention ? 1 : tokens
-        switch s.kernel {
-        case .linear, .qkvRope, .swiglu:
-            if let w = s.weights.first.map({ p.tensors[$0] }), w.shape.count == 2 { flops += 2 * n * w.shape[0] * w.shape[1] }
-        case .attention, .attentionQKV:
-            flops += 2 * s.heads * s.headDim * n * (n + 1)
-        default: break
-        }
+    let lastAttention = p.steps.lastIndex { $0.kernel.spec.attends } ?? p.steps.count
+    return p.steps.enumerated().reduce(0) { flops, step in
+        let (i, s) = step
+        return flops + s.kernel.spec.flops(s, shapes: s.weights.map { p.tensors[$0].shape }, rows: i > lastAttention ? 1 : tokens, past: 0)
     }
-    return flops
 }

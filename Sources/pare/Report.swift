@@ -193,36 +193,36 @@ enum ReportError: Error, LocalizedError {
     }
 }
 
-/// Each weight tensor a step reads, with its component (see `Report`'s discussion).
+/// Each weight tensor a step reads, with its component (see `Report`'s discussion): the kernel table's role, and for
+/// a bare `linear` its neighbours.
 func tensorRoles(_ p: ExecutionPlan) -> [(role: String, tensor: Int)] {
     let producer = Dictionary(p.steps.map { ($0.output, $0.kernel) }, uniquingKeysWith: { a, _ in a })
+    // Kernels without a matrix of their own: rope and attention (a fused qkv_rope is not a neighbour to count).
+    let isAttention: (Kernel) -> Bool = { $0.spec.role == .attention && !$0.spec.isMatrix }
     var roles: [(String, Int)] = []
     for s in p.steps {
         let role: String
-        switch s.kernel {
-        case .embed: role = "embedding"
-        case .rmsNorm: role = "norms"
-        case .qkvRope, .attention, .attentionQKV, .rope: role = "attention"
-        case .swiglu, .silu, .mul: role = "ffn"
-        case .linear:
+        switch s.kernel.spec.role {
+        case .embedding, .norms, .attention, .ffn: role = s.kernel.spec.role.rawValue
+        case .byNeighbours:
             if s.output == p.output || s.block == nil { role = "lm_head" }
             else {
                 // Attention: the o projection (fed by attention) and unfused q/k/v (read by rope or attention).
                 let from = s.inputs.first.flatMap { producer[$0] }
-                let readers = Set(p.steps.filter { $0.inputs.contains(s.output) }.map(\.kernel))
-                let attention: Set<Kernel> = [.attention, .attentionQKV, .rope]
-                role = (from.map { attention.contains($0) } ?? false) || !readers.isDisjoint(with: attention) ? "attention" : "ffn"
+                let readers = p.steps.filter { $0.inputs.contains(s.output) }.map(\.kernel)
+                role = (from.map(isAttention) ?? false) || readers.contains(where: isAttention) ? "attention" : "ffn"
             }
-        case .add: role = "norms"
         }
         roles += s.weights.map { (role, $0) }
     }
     return roles
 }
 
-/// FLOPs of every attention step for one new token over `context` earlier positions.
+/// FLOPs of every attention step for one new token over `context` earlier positions (the kernel table's cost).
 func attentionFlops(_ p: ExecutionPlan, context: Int) -> Int {
-    p.steps.filter { $0.kernel == .attention || $0.kernel == .attentionQKV }.reduce(0) { $0 + 2 * 2 * $1.heads * $1.headDim * (context + 1) }
+    p.steps.filter { $0.kernel.spec.attends }.reduce(0) { total, s in
+        total + s.kernel.spec.flops(s, shapes: s.weights.map { p.tensors[$0].shape }, rows: 1, past: context)
+    }
 }
 
 /// A file's size in bytes, 0 if it cannot be read.

@@ -176,4 +176,29 @@ final class PlanCLITests: XCTestCase {
             try FileManager.default.removeItem(atPath: out)
         }
     }
+
+    /// `pare report` counts FLOPs from the kernel table: on Qwen's source-blocks plan, whose q;k;v and gate;up are
+    /// stacked parts of different block types in 12 steps, one token at context 0 costs what it does by hand: 2 per
+    /// weight of every matrix product (the embedding is a lookup) plus attention over the token itself, 4 x heads x
+    /// head_dim per block; at context 512, 513 positions. (Before the kernel table the report counted only the first
+    /// part of a matrix: 985,255,936 instead of 988,008,448.)
+    func testReportCountsEveryPartOfASourceBlocksMatrix() throws {
+        let dir = try TempDir(prefix: "pare-report")
+        let plan = dir.file("qwen.pare")
+        let c = try PareCLI.run(["compile", try Paths.require(Paths.qwenGGUF), "--passes", "none", "--weights", "source", "--max-rows", "8", "-o", plan])
+        XCTAssertEqual(c.status, 0, c.summary)
+        let listing = try PareCLI.run(["inspect", plan, "--listing"])
+        XCTAssertEqual(listing.status, 0, listing.summary)
+        XCTAssertEqual(String(decoding: listing.stdout, as: UTF8.self).components(separatedBy: " matrix_parts=").count - 1, 12,
+                       "the plan no longer has the multi-part matrices this test is about")
+        let r = try PareCLI.run(["report", plan, "--no-bench", "--json"])
+        XCTAssertEqual(r.status, 0, r.summary)
+        let figures = try XCTUnwrap((try json(r)["plans"] as? [[String: Any]])?.first, r.summary)
+        // Qwen2.5-Coder-0.5B: hidden 896, 24 blocks, 14 heads of 64 (2 KV heads), FFN 4864, vocabulary 151936, own head.
+        let hidden = 896, blocks = 24, headDim = 64, heads = 14, kvHeads = 2, ffn = 4864, vocab = 151936
+        let perBlock = hidden * (heads + 2 * kvHeads) * headDim + heads * headDim * hidden + 3 * hidden * ffn
+        let products = blocks * perBlock + vocab * hidden
+        XCTAssertEqual(figures["flops_per_token_ctx0"] as? Int, 2 * products + blocks * 4 * heads * headDim)
+        XCTAssertEqual(figures["flops_per_token_ctx512"] as? Int, 2 * products + blocks * 4 * heads * headDim * 513)
+    }
 }
