@@ -17,8 +17,8 @@
 #                       else data/calibration/code.txt with a warning: then KL is not held out from pruning)
 #   KL_SAMPLES=32 KL_LENGTH=128   windows x tokens of `pare kl` (4096 positions; about 1.5-3 min per row on Qwen)
 #   DEFAULT=vocab-mass-999+ffn-128-source  the row of the chosen default pipeline (defaultRecipe, compiled as `pare
-#                       compile` does by default); CHAT_ROWS (default: dense-source, paper-source, DEFAULT) also get the
-#                       chat protocol
+#                       compile` does by default); CHAT_ROWS (default: dense-source, paper-source, DEFAULT and DEFAULT's
+#                       two passes alone, vocab-mass-999-source and ffn-128-source) also get the chat protocol
 #   SCRATCH=DIR         a trial run: every output (per-row JSON, results, plans, table, plots) goes under DIR and
 #                       docs/ is left alone. Without it, a MODEL other than the default is refused (docs/ holds Qwen's
 #                       data), unless ALLOW_OTHER_MODEL=1.
@@ -60,6 +60,7 @@ vocab+layer-3-source=vocab-prune,layer-prune{count=3}@source
 layer-3+ffn-256-source=layer-prune{count=3},ffn-prune{drop=256}@source
 paper-source=vocab-prune,layer-prune{count=3},ffn-prune{drop=256}@source
 vocab-mass-999-q4=vocab-prune{select=mass,mass=0.999,mass-samples=24,min-count=2}@q4
+ffn-128-source=ffn-prune{drop=128}@source
 '
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -72,7 +73,7 @@ rel() { case "$1" in "$root"/*) printf '%s' "${1#"$root"/}" ;; *) printf '%s' "$
 default_model="$cache/models/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf"
 model="$(rel "${MODEL:-$default_model}")"
 default_row="${DEFAULT:-vocab-mass-999+ffn-128-source}"
-chat_rows="${CHAT_ROWS:-dense-source paper-source $default_row}"
+chat_rows="${CHAT_ROWS:-dense-source paper-source $default_row vocab-mass-999-source ffn-128-source}"
 kl_samples="${KL_SAMPLES:-32}"
 kl_length="${KL_LENGTH:-128}"
 read -r -a eval_args <<< "${EVAL_ARGS:-}"
