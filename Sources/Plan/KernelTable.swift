@@ -139,15 +139,7 @@ private func saturatingSum(_ a: Int, _ b: Int) -> Int {
     return o ? Int.max : r
 }
 
-private func saturatingProduct(_ xs: [Int]) -> Int {
-    var p = 1
-    for x in xs {
-        let (r, o) = p.multipliedReportingOverflow(by: x)
-        if o { return Int.max }
-        p = r
-    }
-    return p
-}
+private func saturatingProduct(_ xs: [Int]) -> Int { checkedProduct(xs) ?? Int.max }
 
 extension Kernel {
     /// The kernel's declaration: see KernelTable.swift.
@@ -255,6 +247,8 @@ extension Kernel {
 public struct StepChecker {
     public let plan: ExecutionPlan
     public let step: Step
+    /// The step's kernel's declaration.
+    public let spec: KernelSpec
     public let index: Int
     /// Input buffers' widths.
     public let x: [Int]
@@ -263,9 +257,10 @@ public struct StepChecker {
     /// Weights' shapes.
     let w: [[Int]]
 
-    init(plan: ExecutionPlan, step: Step, index: Int) {
+    init(plan: ExecutionPlan, step: Step, spec: KernelSpec, index: Int) {
         self.plan = plan
         self.step = step
+        self.spec = spec
         self.index = index
         x = step.inputs.map { plan.buffers[$0].width }
         out = plan.buffers[step.output].width
@@ -278,7 +273,7 @@ public struct StepChecker {
     /// Weight `j` (with the matrix parts after it, for matrix kernels) makes a `[rows, cols]` matrix; a matrix
     /// kernel's norm gain is an f32 `[cols]`.
     func matrix(_ j: Int, rows: Int, cols: Int, _ what: String) throws {
-        guard step.kernel.spec.isMatrix else {
+        guard spec.isMatrix else {
             guard w[j] == [rows, cols] else { throw mismatch("\(what) has shape \(w[j]), expected [\(rows), \(cols)]") }
             return
         }
@@ -326,14 +321,13 @@ public struct StepChecker {
     /// headDim. Kernels that do not read kv_heads (rope) get kvHeads 1 when it is 0.
     func heads() throws -> (q: Int, kv: Int) {
         let s = step
-        let kvHeads = s.kvHeads == 0 && !s.kernel.spec.attributes.contains(.kvHeads) ? 1 : s.kvHeads
+        let kvHeads = s.kvHeads == 0 && !spec.attributes.contains(.kvHeads) ? 1 : s.kvHeads
         guard s.heads > 0, kvHeads > 0, s.headDim > 0 else {
             throw attribute("heads \(s.heads), kvHeads \(s.kvHeads), headDim \(s.headDim) must be positive")
         }
         guard s.heads % kvHeads == 0 else { throw PlanError.headsNotMultipleOfKVHeads(step: index, heads: s.heads, kvHeads: kvHeads) }
-        let (q, o1) = s.heads.multipliedReportingOverflow(by: s.headDim)
-        let (kv, o2) = kvHeads.multipliedReportingOverflow(by: s.headDim)
-        guard !o1, !o2, q <= Int.max / 4, kv <= Int.max / 4 else { throw attribute("heads \(s.heads) x headDim \(s.headDim) is too large") }
+        guard let q = checkedProduct([s.heads, s.headDim]), let kv = checkedProduct([kvHeads, s.headDim]),
+              q <= Int.max / 4, kv <= Int.max / 4 else { throw attribute("heads \(s.heads) x headDim \(s.headDim) is too large") }
         return (q, kv)
     }
 

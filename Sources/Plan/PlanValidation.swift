@@ -143,7 +143,7 @@ extension ExecutionPlan {
         }
 
         // Widths, shapes and attributes: the kernel's own rule.
-        try spec.check(StepChecker(plan: self, step: s, index: i))
+        try spec.check(StepChecker(plan: self, step: s, spec: spec, index: i))
     }
 
     private func validateKVSlotUse() throws {
@@ -202,7 +202,7 @@ extension ExecutionPlan {
 }
 
 /// The product of `xs`, or nil if it overflows `Int`.
-private func checkedProduct(_ xs: [Int]) -> Int? {
+func checkedProduct(_ xs: [Int]) -> Int? {
     var p = 1
     for x in xs {
         let (r, overflow) = p.multipliedReportingOverflow(by: x)

@@ -42,7 +42,7 @@ struct StepCompiler {
 
     /// Arity (the kernel table's) and indices.
     func operands(_ at: String, _ s: Step) throws {
-        let inputs = s.kernel.spec.inputs, weights = s.kernel.spec.weightCount(s)
+        let spec = s.kernel.spec, inputs = spec.inputs, weights = spec.weightCount(s)
         guard s.inputs.count == inputs else {
             throw RuntimeError.badOperands(step: at, problem: "has \(s.inputs.count) input buffers; \(s.kernel.rawValue) takes \(inputs)")
         }

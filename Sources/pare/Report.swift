@@ -201,9 +201,9 @@ func tensorRoles(_ p: ExecutionPlan) -> [(role: String, tensor: Int)] {
     let isAttention: (Kernel) -> Bool = { $0.spec.role == .attention && !$0.spec.isMatrix }
     var roles: [(String, Int)] = []
     for s in p.steps {
-        let role: String
-        switch s.kernel.spec.role {
-        case .embedding, .norms, .attention, .ffn: role = s.kernel.spec.role.rawValue
+        let role: String, declared = s.kernel.spec.role
+        switch declared {
+        case .embedding, .norms, .attention, .ffn: role = declared.rawValue
         case .byNeighbours:
             if s.output == p.output || s.block == nil { role = "lm_head" }
             else {
